@@ -1,0 +1,213 @@
+"""`vfio-sim`: the simulator's command line.
+
+vfio-sim run [--scenario NAME] [--device DEV]   watch a migration on the built-in pair
+vfio-sim scenarios                              the named faults, one line each
+vfio-sim fsm --flags stop-copy,p2p [--json]     the kernel's next-step table for a device
+vfio-sim tree DIR [--scenario NAME]             both hosts' debugfs trees as plain files
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+from sim.migration import MigrationEvent
+from sim.pace import Pace
+from sim.pair import DEFAULT_DEVICE, default_pair
+from sim.scenarios import SCENARIOS, scenario
+from sim.tree import write_trees
+from vfio_tui.model.fsm import KernelFsm, next_step_table, path
+from vfio_tui.model.states import MigrationFlags, MigrationState
+
+SHORT = {
+    MigrationState.ERROR: "ERR",
+    MigrationState.STOP: "STOP",
+    MigrationState.RUNNING: "RUN",
+    MigrationState.STOP_COPY: "S_CP",
+    MigrationState.RESUMING: "RES",
+    MigrationState.RUNNING_P2P: "R_P2P",
+    MigrationState.PRE_COPY: "PRE",
+    MigrationState.PRE_COPY_P2P: "P_P2P",
+}
+
+
+def _flags(text: str) -> MigrationFlags:
+    try:
+        flags = MigrationFlags.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if MigrationFlags.STOP_COPY not in flags:
+        raise argparse.ArgumentTypeError("stop-copy is mandatory for a migratable device")
+    return flags
+
+
+def _scenario_name(text: str) -> str:
+    try:
+        return scenario(text).name
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_scenarios(_: argparse.Namespace) -> int:
+    width = max(len(name) for name in SCENARIOS)
+    for name, item in SCENARIOS.items():
+        only = " (hisi_acc devices only)" if item.hisi_only else ""
+        print(f"{name:<{width}}  {item.summary}{only}")
+    return 0
+
+
+def cmd_fsm(args: argparse.Namespace) -> int:
+    flags: MigrationFlags = args.flags
+    kernel = KernelFsm(args.kernel)
+    table = next_step_table(flags, kernel)
+    if args.json:
+        out = {
+            f"{cur.name}>{new.name}": nxt if isinstance(nxt, str) else nxt.name
+            for (cur, new), nxt in table.items()
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"flags: {','.join(flags.words())}   kernel: {kernel.value}")
+    print("Next step the kernel takes from CURRENT (rows) towards TARGET (columns).")
+    print("  =  already there     -  refused with EINVAL     !  loops forever (unpatched)")
+    print()
+    header = "current \\ target".ljust(17) + "".join(f"{SHORT[s]:<6}" for s in MigrationState)
+    print(header.rstrip())
+    for cur in MigrationState:
+        if (cur, cur) not in table:
+            continue
+        cells = []
+        for new in MigrationState:
+            nxt = table[(cur, new)]
+            if nxt == "EINVAL":
+                cells.append("-")
+            elif nxt == "LOOPS":
+                cells.append("!")
+            elif cur is new:
+                cells.append("=")
+            else:
+                assert isinstance(nxt, MigrationState)
+                cells.append(SHORT[nxt])
+        print((f"{cur.name:<17}" + "".join(f"{c:<6}" for c in cells)).rstrip())
+    print()
+    legend = [f"{short}={state.name}" for state, short in SHORT.items()]
+    print("  " + "  ".join(legend[:4]))
+    print("  " + "  ".join(legend[4:]))
+    if args.paths:
+        print()
+        for (cur, new), nxt in table.items():
+            if cur is new or isinstance(nxt, str):
+                continue
+            steps = [cur, *path(cur, new, flags, kernel)]
+            print(f"{cur.name} -> {new.name}: {' -> '.join(s.name for s in steps)}")
+    return 0
+
+
+def cmd_tree(args: argparse.Namespace) -> int:
+    summary = asyncio.run(write_trees(args.dir, scenario(args.scenario), args.device))
+    print(summary.text())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    pace = Pace.instant() if args.instant else Pace.demo()
+    pair = default_pair(pace)
+    chosen = scenario(args.scenario)
+    source = pair.src.device(args.device)
+    if not chosen.applies_to(source):
+        print(f"vfio-sim: scenario {chosen.name} does not apply to {args.device}", file=sys.stderr)
+        return 2
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    column = 44
+
+    def on_state(host: str) -> object:
+        def observe(device: object, state: MigrationState) -> None:
+            pad = "" if host == "src" else " " * column
+            print(f"{loop.time() - t0:7.2f}  {pad}{host}: {state.name}", flush=True)
+
+        return observe
+
+    for host in (pair.src, pair.dst):
+        host.device(args.device).observers.append(on_state(host.name))  # type: ignore[arg-type]
+
+    def narrate(event: MigrationEvent) -> None:
+        print(f"{event.at:7.2f}  [{event.actor}] {event.text}", flush=True)
+
+    print(f"Migrating {args.device} from sim-src to sim-dst (scenario {chosen.name})")
+    print(f"{'t (s)':>7}  {'source':<{column}}destination")
+    migration = pair.start_migration(args.device, chosen, narrate)
+    task = pair.running[args.device]
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=args.timeout)
+    except TimeoutError:
+        print(
+            f"{loop.time() - t0:7.2f}  [simulator] no end after {args.timeout:.0f} s: the "
+            "migration is hung"
+        )
+    await pair.stop()
+    outcome = migration.outcome.value if migration.outcome else "hung"
+    print(f"outcome: {outcome}{': ' + migration.reason if migration.reason else ''}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vfio-sim",
+        description="A simulated pair of hosts whose VFIO devices behave like the kernel's.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="watch a migration between the simulated hosts")
+    run.add_argument("--scenario", type=_scenario_name, default="clean")
+    run.add_argument("--device", default=DEFAULT_DEVICE)
+    run.add_argument("--instant", action="store_true", help="no pauses (for scripts)")
+    run.add_argument("--timeout", type=float, default=30.0, help="give up waiting after this")
+    run.set_defaults(func=cmd_run)
+
+    scen = sub.add_parser("scenarios", help="list the named faults")
+    scen.set_defaults(func=cmd_scenarios)
+
+    fsm = sub.add_parser("fsm", help="the kernel's next-step table for a device's flags")
+    fsm.add_argument(
+        "--flags",
+        type=_flags,
+        default=_flags("stop-copy,p2p,pre-copy"),
+        help="comma-separated: stop-copy, p2p, pre-copy",
+    )
+    fsm.add_argument("--json", action="store_true", help='{"CUR>TARGET": "NEXT" or "EINVAL"}')
+    fsm.add_argument(
+        "--kernel",
+        choices=[k.value for k in KernelFsm],
+        default="fixed",
+        help="unpatched: STOP_COPY -> PRE_COPY* loops (kernels before June 2026)",
+    )
+    fsm.add_argument("--paths", action="store_true", help="also print every full path")
+    fsm.set_defaults(func=cmd_fsm)
+
+    tree = sub.add_parser("tree", help="write both hosts' debugfs trees after a migration")
+    tree.add_argument("dir")
+    tree.add_argument("--scenario", type=_scenario_name, default="clean")
+    tree.add_argument("--device", default=DEFAULT_DEVICE, help="the device that migrates")
+    tree.set_defaults(func=cmd_tree)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
