@@ -143,7 +143,9 @@ class HisiAccDevice(SimDevice):
         """hisi_acc_vf_load_state(): vf_qm_check_match(), then vf_qm_load_data()."""
         if self.match_problems(data):
             raise os_error(errno.EINVAL)
+        # vf_qm_check_match() writes the source's vf_qm_state into QM_VF_STATE.
         self.vf_qm_state = int.from_bytes(data[0x18:0x1C], "little")
+        self.guest_driver_loaded = self.vf_qm_state == QM_READY
         if len(data) == QM_MATCH_SIZE:
             return  # only match data was transferred
         if len(data) < ACC_VF_DATA_SIZE:

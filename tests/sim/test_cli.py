@@ -1,0 +1,87 @@
+"""`vfio-sim` commands, as a person or a script uses them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.pair import HISI_MAINLINE_DEVICE
+from sim.scenarios import SCENARIOS
+
+
+def test_scenarios_lists_each_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenarios"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(SCENARIOS)
+    assert all(len(line.split(maxsplit=1)[1]) > 20 for line in lines)
+
+
+def test_fsm_json_covers_every_supported_pair(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fsm", "--flags", "stop-copy,p2p,pre-copy", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert len(table) == 7 * 8
+    assert table["RUNNING>STOP_COPY"] == "RUNNING_P2P"
+    assert table["STOP_COPY>PRE_COPY"] == "EINVAL"
+    assert table["RUNNING>ERROR"] == "EINVAL"
+    assert "ERROR>STOP" not in table
+
+
+def test_fsm_json_for_stop_copy_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fsm", "--flags", "stop-copy", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert len(table) == 4 * 8
+    assert table["RUNNING>STOP_COPY"] == "STOP"
+    assert table["RUNNING>RUNNING_P2P"] == "EINVAL"
+
+
+def test_fsm_grid_for_people(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fsm", "--flags", "stop-copy,pre-copy", "--kernel", "unpatched", "--paths"]) == 0
+    out = capsys.readouterr().out
+    grid = out.split("\n\n")[1].splitlines()[1:]  # the rows under the header
+    rows = {line.split()[0]: line.split()[1:] for line in grid}
+    assert rows["STOP_COPY"][6] == "!"  # towards PRE_COPY: the loop
+    assert rows["RUNNING"][1] == "STOP"
+    assert "PRE_COPY -> RESUMING: PRE_COPY -> RUNNING -> STOP -> RESUMING" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_fsm_refuses_unknown_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["fsm", "--flags", "stop-copy,turbo"])
+    assert "unknown migration flag 'turbo'" in capsys.readouterr().err
+
+
+def test_tree_writes_both_hosts_and_lists_what_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tree", str(tmp_path), "--scenario", "clean"]) == 0
+    out = capsys.readouterr().out
+    base = tmp_path / "src" / "vfio" / HISI_MAINLINE_DEVICE / "migration"
+    assert (base / "state").read_bytes() == b"STOP\n"
+    assert (base / "hisi_acc" / "migf_data").read_bytes().endswith(b"length: 176\n")
+    assert (
+        tmp_path / "dst" / "vfio" / HISI_MAINLINE_DEVICE / "migration" / "state"
+    ).read_bytes() == (b"RUNNING\n")
+    assert (tmp_path / "src" / "vfio" / "0000:5e:00.1").is_dir()  # no migration/ there
+    # The source VF was closed by QEMU: dev_data and cmd_state fail with EINVAL.
+    assert not (base / "hisi_acc" / "dev_data").exists()
+    assert f"src:vfio/{HISI_MAINLINE_DEVICE}/migration/hisi_acc/dev_data: Invalid argument" in out
+    assert "migration succeeded" in out
+
+
+def test_tree_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "keep").write_text("mine")
+    with pytest.raises(SystemExit, match="not empty"):
+        main(["tree", str(tmp_path)])
+    assert (tmp_path / "src" / "keep").read_text() == "mine"
+
+
+def test_run_instant_prints_both_sides(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--instant", "--scenario", "match-mismatch"]) == 0
+    out = capsys.readouterr().out
+    assert "dst: RESUMING" in out and "src: PRE_COPY" in out
+    assert out.strip().splitlines()[-1].startswith("outcome: failed: destination RESUMING")
