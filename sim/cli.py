@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from sim.migration import MigrationEvent
 from sim.pace import Pace
@@ -158,6 +160,95 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_serve(args))
+    except OSError as exc:
+        print(f"vfio-sim serve: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from sim.sshserver import load_or_make_key, serve_pair, write_known_hosts
+
+    pair = default_pair(Pace.demo())
+    keys = [load_or_make_key(args.host_key_dir, name) for name in ("src", "dst")]
+    servers = await serve_pair([pair.src, pair.dst], args.port, args.address, keys=keys)
+    if args.known_hosts:
+        write_known_hosts(args.known_hosts, [s.known_hosts_line(args.address) for s in servers])
+    urls = [f"ssh://{args.address}:{s.port}#{args.device}" for s in servers]
+    print("Simulated hosts listening (any user, no password):")
+    for server, url in zip(servers, urls, strict=True):
+        fingerprint = server.host_key.get_fingerprint("sha256")  # type: ignore[union-attr]
+        print(f"  {server.host.hostname}  {url.split('#')[0]}  host key {fingerprint}")
+    if args.known_hosts:
+        trust = f"--known-hosts {args.known_hosts} "
+    else:
+        trust = "".join(
+            f"--accept-host-key {s.host_key.get_fingerprint('sha256')} "  # type: ignore[union-attr]
+            for s in servers
+        )
+    print("Connect with:")
+    print(f"  vfio-tui snapshot {trust}{urls[0]} {urls[1]}")
+    print(f"  vfio-tui {trust}{urls[0]} {urls[1]}")
+    print(
+        f"Type m + Enter to migrate {args.device}, `f NAME` to pick a fault, q to quit.", flush=True
+    )
+    chosen = scenario(args.scenario)
+
+    def narrate(event: MigrationEvent) -> None:
+        print(f"{event.at:7.2f}  [{event.actor}] {event.text}", flush=True)
+
+    def migrate() -> None:
+        try:
+            pair.start_migration(args.device, chosen, narrate)
+        except (RuntimeError, ValueError) as exc:
+            print(f"vfio-sim: {exc}", flush=True)
+
+    if args.migrate_after is not None:
+        asyncio.get_running_loop().call_later(args.migrate_after, migrate)
+    try:
+        async for line in _stdin_lines():
+            word, _, rest = line.strip().partition(" ")
+            if word == "q":
+                break
+            if word == "m":
+                migrate()
+            elif word == "f":
+                try:
+                    chosen = scenario(rest.strip())
+                    print(f"next migration: {chosen.name}: {chosen.summary}", flush=True)
+                except ValueError as exc:
+                    print(f"vfio-sim: {exc}", flush=True)
+            elif word:
+                print("m: migrate   f NAME: pick a fault   q: quit", flush=True)
+        else:
+            await asyncio.Event().wait()  # no stdin: serve until interrupted
+    finally:
+        for server in servers:
+            server.kill()
+        await pair.stop()
+    return 0
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    """Lines typed on stdin; ends at EOF (or at once when stdin is not readable)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return
+    if not (sys.stdin.isatty() or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return  # /dev/null or a file: no one to type commands
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    except (OSError, ValueError):
+        return
+    while line := await reader.readline():
+        yield line.decode(errors="replace")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vfio-sim",
@@ -197,6 +288,30 @@ def build_parser() -> argparse.ArgumentParser:
     tree.add_argument("--scenario", type=_scenario_name, default="clean")
     tree.add_argument("--device", default=DEFAULT_DEVICE, help="the device that migrates")
     tree.set_defaults(func=cmd_tree)
+
+    serve = sub.add_parser("serve", help="put the simulated hosts behind two SSH servers")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=2222,
+        help="source on PORT, destination on PORT+1 (0: any free ports)",
+    )
+    serve.add_argument("--address", default="127.0.0.1")
+    serve.add_argument(
+        "--known-hosts", metavar="FILE", help="write both host keys here for the client"
+    )
+    serve.add_argument(
+        "--host-key-dir", metavar="DIR", help="keep the host keys here so they survive restarts"
+    )
+    serve.add_argument("--scenario", type=_scenario_name, default="clean")
+    serve.add_argument("--device", default=DEFAULT_DEVICE)
+    serve.add_argument(
+        "--migrate-after",
+        type=float,
+        metavar="SECONDS",
+        help="start a migration this long after starting",
+    )
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

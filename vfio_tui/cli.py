@@ -1,0 +1,211 @@
+"""`vfio-tui`: the live view, and the headless commands.
+
+  vfio-tui [SRC DST]                   the live side-by-side view (the simulator by default)
+  vfio-tui snapshot SRC DST [--json]   read both devices once and print them
+
+Hosts are URLs: sim://src, sim://dst, local:///sys/kernel/debug,
+ssh://[user@]host[:port][/debugfs-root], with #DEVICE to pick a device.
+This module never imports the Textual UI unless it starts it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sim.pace import Pace
+from sim.pair import DEFAULT_DEVICE
+from sim.scenarios import SCENARIOS, scenario
+from vfio_tui.model.hosturl import HostUrl, Scheme, UrlError, parse_host_url
+from vfio_tui.model.layout import poll_files
+from vfio_tui.model.snapshot import DeviceSnapshot
+from vfio_tui.services.sidebyside import Side, render_side_by_side
+from vfio_tui.transport.base import HostError, HostTransport, TransportOptions
+from vfio_tui.transport.hosts import SimWorld, open_transport
+
+EXIT_OK, EXIT_UNREAD, EXIT_USAGE = 0, 1, 2
+
+
+def _url(text: str) -> HostUrl:
+    try:
+        return parse_host_url(text)
+    except UrlError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _scenario_name(text: str) -> str:
+    try:
+        return scenario(text).name
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connecting")
+    group.add_argument(
+        "--sudo",
+        action="store_true",
+        help="read debugfs through `sudo -n` (for a non-root SSH user)",
+    )
+    group.add_argument(
+        "--known-hosts",
+        metavar="FILE",
+        help="known_hosts file to verify host keys (default ~/.ssh/known_hosts)",
+    )
+    group.add_argument(
+        "--accept-host-key",
+        metavar="SHA256:...",
+        action="append",
+        default=[],
+        help="accept this host key fingerprint for this run (it is printed "
+        "when a key is unknown or changed)",
+    )
+    group.add_argument(
+        "--ssh-config",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="OpenSSH client config to use instead of ~/.ssh/config",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how long one file read may block (default 2)",
+    )
+    group.add_argument(
+        "--scenario",
+        type=_scenario_name,
+        metavar="NAME",
+        help="simulated hosts only: the fault for the simulated migration "
+        f"({', '.join(SCENARIOS)})",
+    )
+
+
+def transport_options(args: argparse.Namespace) -> TransportOptions:
+    return TransportOptions(
+        sudo=args.sudo,
+        read_timeout=args.timeout,
+        known_hosts=args.known_hosts,
+        accepted_host_keys=set(args.accept_host_key),
+        ssh_config=list(args.ssh_config),
+    )
+
+
+# --- snapshot -------------------------------------------------------------------------
+
+
+@dataclass
+class SideResult:
+    url: HostUrl
+    snapshot: DeviceSnapshot | None = None
+    error: HostError | None = None
+
+    def to_json(self) -> dict[str, object]:
+        if self.snapshot is not None:
+            return self.snapshot.to_json()
+        assert self.error is not None
+        return {
+            "host": str(self.url.without_device),
+            "device": self.url.device,
+            "state": None,
+            "error": {"kind": self.error.kind.value, "message": self.error.message},
+        }
+
+    @property
+    def unread(self) -> str | None:
+        """Why this side could not be read, or None."""
+        if self.error is not None:
+            return self.error.message
+        assert self.snapshot is not None
+        state = self.snapshot.files.get("state")
+        if state is not None and state.error is not None:
+            return f"state: {state.error}"
+        return None
+
+
+async def read_side(transport: HostTransport, url: HostUrl) -> SideResult:
+    try:
+        await transport.connect()
+        device, files = await transport.resolve_device(url.device)
+        snap = await transport.snapshot(device, [k.path for k in poll_files(files)])
+        return SideResult(url, snapshot=snap)
+    except HostError as exc:
+        return SideResult(url, error=exc)
+    finally:
+        await transport.close()
+
+
+async def take_snapshots(args: argparse.Namespace) -> list[SideResult]:
+    world = SimWorld(Pace.instant())
+    urls: list[HostUrl] = [args.src, args.dst]
+    if args.scenario is not None:
+        # Run the simulated migration to its end first (or until it hangs).
+        device = args.src.device or DEFAULT_DEVICE
+        world.pair.start_migration(device, scenario(args.scenario))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(world.pair.running[device]), 2.0)
+    options = transport_options(args)
+    transports = [open_transport(url, options, world) for url in urls]
+    sides = await asyncio.gather(*(read_side(t, u) for t, u in zip(transports, urls, strict=True)))
+    await world.stop()
+    return list(sides)
+
+
+def cmd_snapshot(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="vfio-tui snapshot",
+        description="Read both devices once and print them side by side (or as JSON).",
+    )
+    parser.add_argument("src", type=_url, help="source host URL, e.g. ssh://root@src#0000:3b:00.2")
+    parser.add_argument("dst", type=_url, help="destination host URL")
+    parser.add_argument(
+        "--json", action="store_true", help='one object {"source": ..., "destination": ...}'
+    )
+    add_connection_options(parser)
+    args = parser.parse_args(argv)
+    if args.scenario is not None and not all(u.scheme is Scheme.SIM for u in (args.src, args.dst)):
+        parser.error("--scenario applies to the simulated hosts (sim://src, sim://dst) only")
+    sides = asyncio.run(take_snapshots(args))
+    if args.json:
+        out = {"source": sides[0].to_json(), "destination": sides[1].to_json()}
+        print(json.dumps(out, indent=2))
+    else:
+        width = shutil.get_terminal_size((80, 24)).columns
+        columns = []
+        for name, side in zip(("SOURCE", "DESTINATION"), sides, strict=True):
+            title = f"{name} {side.url.without_device}"
+            columns.append(Side(title, side.snapshot, side.error.message if side.error else None))
+        sys.stdout.write(render_side_by_side(columns[0], columns[1], width))
+    status = EXIT_OK
+    for name, side in zip(("source", "destination"), sides, strict=True):
+        reason = side.unread
+        if reason is not None:
+            print(f"vfio-tui snapshot: {name} {side.url}: {reason}", file=sys.stderr)
+            status = EXIT_UNREAD
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args[:1] == ["snapshot"]:
+            return cmd_snapshot(args[1:])
+        print(
+            "vfio-tui: the live view is not built yet; try `vfio-tui snapshot sim://src sim://dst`",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

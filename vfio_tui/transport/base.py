@@ -1,0 +1,199 @@
+"""One protocol for every host: list devices, read files in one go, trigger an action.
+
+A transport never raises from read_files(): each file comes back as bytes or a
+typed ReadError, and a host that cannot be reached makes every file a
+HOST_UNREACHABLE error while the transport reports its link state (connecting,
+connected, retrying in N s, failed). Pure reads and actions are kept apart at
+this boundary: read_files() refuses action files, trigger() accepts only them,
+so polling can never make a device do something.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from vfio_tui.model.hosturl import HostUrl, valid_device
+from vfio_tui.model.layout import FileKind
+from vfio_tui.model.snapshot import DeviceSnapshot, FileResult, ReadError, ReadErrorKind
+
+DEFAULT_READ_TIMEOUT = 2.0  # seconds a single file read may block before it counts as hung
+MAX_FILE_BYTES = 1 << 20  # debugfs files are small; anything larger is refused as malformed
+
+
+class LinkState(enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RETRYING = "retrying"
+    FAILED = "failed"  # needs a person: host key, authentication, sudo rule
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    state: LinkState = LinkState.CONNECTING
+    message: str = ""
+    retry_at: float | None = None  # time.monotonic() of the next attempt
+    last_good_read: float | None = None  # time.time() of the last complete read
+
+    def describe(self, now: float | None = None) -> str:
+        """The link in words: `connected`, `retrying in 4 s: connection refused`..."""
+        now = time.monotonic() if now is None else now
+        if self.state is LinkState.RETRYING and self.retry_at is not None:
+            wait = max(0, round(self.retry_at - now))
+            text = f"retrying in {wait} s"
+        else:
+            text = self.state.value
+        return f"{text}: {self.message}" if self.message else text
+
+
+class HostError(Exception):
+    """The host as a whole cannot be used (unreachable, refused, no such device)."""
+
+    def __init__(self, kind: ReadErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    def as_read_error(self) -> ReadError:
+        return ReadError(self.kind, self.message)
+
+
+class DeviceChoiceError(HostError):
+    """No device was named and the host has none or several migratable devices."""
+
+    def __init__(self, url: HostUrl, devices: Sequence[str], wanted: str | None = None) -> None:
+        if wanted is not None:
+            listed = ", ".join(devices) or "none"
+            message = f"{url.label} has no migratable device {wanted} (it has: {listed})"
+        elif not devices:
+            message = f"{url.label} has no migratable VFIO device under {url.device_root}"
+        else:
+            message = (
+                f"{url.label} has {len(devices)} migratable devices; pick one with "
+                f"#DEVICE: " + ", ".join(f"{url.without_device}#{d}" for d in devices)
+            )
+        super().__init__(ReadErrorKind.NOT_FOUND, message)
+        self.devices = list(devices)
+
+
+@dataclass
+class TransportOptions:
+    """How to reach hosts. The same options serve every transport."""
+
+    sudo: bool = False
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    connect_timeout: float = 10.0
+    known_hosts: str | None = None  # None: ~/.ssh/known_hosts
+    accepted_host_keys: set[str] = field(default_factory=set)  # SHA256 fingerprints
+    ssh_config: Sequence[str] = ()  # extra OpenSSH config files (default: ~/.ssh/config)
+
+
+def check_paths(paths: Iterable[str], *, actions: bool) -> list[str]:
+    """Known debugfs files only; pure reads or actions, as asked. ValueError otherwise."""
+    checked = []
+    for path in paths:
+        kind = FileKind.from_path(path)
+        if kind is None:
+            raise ValueError(f"{path!r} is not a debugfs file vfio-tui knows")
+        if kind.is_action != actions:
+            what = "an action" if kind.is_action else "a pure read"
+            use = "trigger" if kind.is_action else "read_files"
+            raise ValueError(f"{path} is {what}; use {use}()")
+        checked.append(path)
+    return checked
+
+
+class HostTransport(abc.ABC):
+    """How the bytes of one host arrive."""
+
+    def __init__(self, url: HostUrl, options: TransportOptions) -> None:
+        self.url = url.without_device
+        self.options = options
+        self._status = HostStatus()
+        self.on_status: Callable[[HostStatus], None] | None = None
+
+    @property
+    def status(self) -> HostStatus:
+        return self._status
+
+    def _set_status(
+        self, state: LinkState, message: str = "", retry_at: float | None = None
+    ) -> None:
+        self._status = replace(self._status, state=state, message=message, retry_at=retry_at)
+        if self.on_status is not None:
+            self.on_status(self._status)
+
+    def _mark_good_read(self) -> None:
+        self._status = replace(self._status, last_good_read=time.time())
+
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Connect (raises HostError); idempotent."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def list_devices(self) -> dict[str, list[str]]:
+        """Migratable devices (those with `migration/`) and the files under it. Raises HostError."""
+
+    @abc.abstractmethod
+    async def _read(self, device: str, paths: Sequence[str]) -> dict[str, FileResult]:
+        """Read these files of one device; the transport's own way."""
+
+    async def read_files(self, device: str, paths: Sequence[str]) -> dict[str, FileResult]:
+        """Read pure-read files of `device` in one go; never raises."""
+        wanted = check_paths(paths, actions=False)
+        if not valid_device(device):
+            raise ValueError(f"{device!r} is not a device name")
+        return await self._read(device, wanted)
+
+    async def trigger(self, device: str, path: str) -> FileResult:
+        """Read an action file (save, io_test, dev_data, cmd_state): the device acts."""
+        (wanted,) = check_paths([path], actions=True)
+        if not valid_device(device):
+            raise ValueError(f"{device!r} is not a device name")
+        return (await self._read(device, [wanted]))[wanted]
+
+    async def snapshot(self, device: str, paths: Sequence[str]) -> DeviceSnapshot:
+        started = time.monotonic()
+        files = await self.read_files(device, paths)
+        return DeviceSnapshot(
+            host=str(self.url),
+            device=device,
+            taken_at=time.time(),
+            files=files,
+            elapsed=time.monotonic() - started,
+        )
+
+    async def resolve_device(self, wanted: str | None) -> tuple[str, list[str]]:
+        """The device to watch and its files: the one named, or the only one there is."""
+        devices = await self.list_devices()
+        if wanted is not None:
+            if wanted not in devices:
+                raise DeviceChoiceError(self.url, sorted(devices), wanted)
+            return wanted, devices[wanted]
+        if len(devices) != 1:
+            raise DeviceChoiceError(self.url, sorted(devices))
+        (name,) = devices
+        return name, devices[name]
+
+
+def timed_out(path: str, timeout: float) -> FileResult:
+    return FileResult(
+        path,
+        error=ReadError(
+            ReadErrorKind.TIMED_OUT,
+            f"the read did not return within {timeout:g} s (the driver may hold its state mutex)",
+        ),
+    )
+
+
+def too_large(path: str) -> FileResult:
+    return FileResult(
+        path, error=ReadError(ReadErrorKind.MALFORMED, f"larger than {MAX_FILE_BYTES} bytes")
+    )

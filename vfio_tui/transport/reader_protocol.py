@@ -1,0 +1,211 @@
+"""The remote reader: a small POSIX sh program, its requests and its framed answers.
+
+One reader runs per host for as long as the app runs (`sh -s`, or `sudo -n sh -s`,
+with this script sent on its stdin), so a poll costs one round trip however
+many files it reads, and sudo is asked once, not on every poll. Requests are
+lines on stdin; the reader only ever `read`s them as data, never evaluates
+them. Paths are validated before they are sent anyway.
+
+Answers are lines that start with RS + "VTUI", tagged with the request id, so
+noise from rc files and late answers from abandoned reads are ignored. File
+content travels as base64 (binary-safe); a failed read carries the host's own
+error text. Each read runs in the background under a watchdog: a read that
+blocks in the kernel (a driver holding its state mutex) is reported as timed
+out, and the next file is read. The simulator's SSH server speaks the same
+protocol from Python (sim/sshserver.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import errno as errno_module
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+PROTOCOL_VERSION = 1
+MARK = b"\x1eVTUI "
+
+# The whole reader. It must stay POSIX sh (dash, bash, busybox ash) and use only
+# coreutils that every Linux server has: head, base64, ls, sleep.
+SCRIPT = r"""set -f
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export LC_ALL=C
+fired=
+dog=
+trap 'fired=1' USR1
+rec() { printf '\036VTUI %s\n' "$*"; }
+b64() { printf %s "$1" | base64 -w0; }
+arm() {
+  fired=
+  ( trap 'kill "$s" 2>/dev/null; exit 0' TERM
+    sleep "$1" & s=$!
+    wait "$s" && kill -USR1 $$ ) 2>/dev/null &
+  dog=$!
+}
+disarm() {
+  [ -n "$dog" ] && kill "$dog" 2>/dev/null
+  dog=
+}
+do_read() {
+  id=$1 t=$2 m=$3
+  shift 3
+  i=0
+  arm "$t"
+  for p do
+    i=$((i+1))
+    if [ -n "$fired" ]; then disarm; arm "$t"; fi
+    ( r=$( { head -c "$m" -- "$p" | base64 -w0; } 2>&1 ); rec "$id F $i $r" ) &
+    job=$!
+    wait "$job" 2>/dev/null
+    if [ -n "$fired" ] && kill -0 "$job" 2>/dev/null; then rec "$id T $i"; fi
+  done
+  disarm
+}
+do_list() {
+  id=$1 root=$2
+  if e=$(ls -d -- "$root/vfio" 2>&1 >/dev/null); then
+    set +f
+    for d in "$root"/vfio/*; do
+      [ -d "$d/migration" ] || continue
+      n=$(b64 "${d##*/}")
+      rec "$id D $n"
+      for f in "$d"/migration/* "$d"/migration/*/*; do
+        if [ -f "$f" ]; then rec "$id P $n $(b64 "${f#"$d"/migration/}")"; fi
+      done
+    done
+    set -f
+  else
+    rec "$id E $(b64 "$e")"
+  fi
+}
+rec READY 1
+while IFS=' ' read -r id op rest; do
+  case $op in
+    read) set -- $rest; do_read "$id" "$@" ;;
+    list) do_list "$id" $rest ;;
+    *) rec "$id E $(b64 "unknown request: $op")" ;;
+  esac
+  rec "$id END"
+done
+"""
+
+_SAFE_WORD = re.compile(r"[A-Za-z0-9/:._+-]+")
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
+_STRERROR = {os.strerror(code): code for code in errno_module.errorcode}
+
+
+class ProtocolError(ValueError):
+    """An answer line that is not the reader's framing."""
+
+
+def _words(*words: str) -> str:
+    for word in words:
+        if _SAFE_WORD.fullmatch(word) is None:
+            raise ValueError(f"refusing to send {word!r} to a remote reader")
+    return " ".join(words)
+
+
+def read_request(request_id: int, timeout: float, max_bytes: int, paths: Sequence[str]) -> bytes:
+    """Read these absolute paths; at most `max_bytes` each, `timeout` seconds each."""
+    line = _words(str(request_id), "read", f"{timeout:.3f}", str(max_bytes), *paths)
+    return f"{line}\n".encode("ascii")
+
+
+def list_request(request_id: int, root: str) -> bytes:
+    """List the migratable devices under `root`/vfio with their migration/ files."""
+    return f"{_words(str(request_id), 'list', root)}\n".encode("ascii")
+
+
+@dataclass(frozen=True)
+class Record:
+    request: int | None  # None for READY
+    kind: str  # READY, F, T, D, P, E, END
+    fields: tuple[bytes, ...]
+
+
+def parse_record(line: bytes) -> Record | None:
+    """One answer line; None for a line that is not ours (rc-file noise)."""
+    start = line.find(MARK)
+    if start < 0:
+        return None
+    parts = line[start + len(MARK) :].rstrip(b"\n").split(b" ")
+    if parts[0] == b"READY":
+        return Record(None, "READY", tuple(parts[1:]))
+    if len(parts) < 2 or not parts[0].isdigit():
+        raise ProtocolError(f"not a reader record: {line[:80]!r}")
+    kind = parts[1].decode("ascii", "replace")
+    if kind not in ("F", "T", "D", "P", "E", "END"):
+        raise ProtocolError(f"unknown record type {kind!r}")
+    return Record(int(parts[0]), kind, tuple(parts[2:]))
+
+
+def decode_b64(value: bytes) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8", "replace")
+    except binascii.Error:
+        raise ProtocolError(f"bad base64 field {value[:40]!r}") from None
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """The outcome of one file in a read request."""
+
+    data: bytes | None = None
+    message: str | None = None  # the host's error text when the read failed
+    errno: int | None = None
+    timed_out: bool = False
+
+
+def file_answer(record: Record) -> tuple[int, FileAnswer]:
+    """(index, outcome) from an F or T record."""
+    if not record.fields or not record.fields[0].isdigit():
+        raise ProtocolError("file record without an index")
+    index = int(record.fields[0])
+    if record.kind == "T":
+        return index, FileAnswer(timed_out=True)
+    payload = b" ".join(record.fields[1:])
+    if _BASE64.fullmatch(payload):
+        try:
+            return index, FileAnswer(data=base64.b64decode(payload, validate=True))
+        except binascii.Error:
+            pass  # not base64 after all: an error text that happens to look like it
+    message = payload.decode("utf-8", "replace").strip()
+    return index, FileAnswer(message=message, errno=errno_from_message(message))
+
+
+def errno_from_message(message: str) -> int | None:
+    """The errno behind an error text such as `head: error reading 'x': Permission denied`."""
+    for piece in reversed(message.split(": ")):
+        code = _STRERROR.get(piece.strip())
+        if code is not None:
+            return code
+    return None
+
+
+# --- emitting (the simulator's SSH server answers with these) ----------------------------
+
+
+def emit(request: int | None, kind: str, *fields: bytes | str) -> bytes:
+    head = "READY" if request is None else f"{request} {kind}"
+    parts = [head.encode("ascii")]
+    parts += [f if isinstance(f, bytes) else f.encode("utf-8") for f in fields]
+    return MARK + b" ".join(parts) + b"\n"
+
+
+def b64(value: bytes | str) -> bytes:
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return base64.b64encode(raw)
+
+
+READY_LINE = emit(None, "READY", str(PROTOCOL_VERSION))
+
+
+def head_error(path: str, code: int, opening: bool) -> str:
+    """The text GNU head prints when it cannot open or read a file."""
+    reason = os.strerror(code)
+    if opening:
+        return f"head: cannot open '{path}' for reading: {reason}"
+    return f"head: error reading '{path}': {reason}"

@@ -1,0 +1,495 @@
+"""Remote hosts over SSH (asyncssh): one connection and one reader per host.
+
+OpenSSH's client configuration (~/.ssh/config: User, Port, IdentityFile,
+ProxyJump), the SSH agent and known_hosts work as with `ssh`. Host keys are
+verified; an unknown or changed key is refused with its SHA256 fingerprint
+and is accepted only when asked for by that fingerprint. A dropped link is
+reconnected with backoff; meanwhile every read reports the host unreachable
+and the status says when the next attempt is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+
+from vfio_tui.model.hosturl import HostUrl
+from vfio_tui.model.snapshot import FileResult, ReadError, ReadErrorKind
+from vfio_tui.transport.base import (
+    MAX_FILE_BYTES,
+    HostError,
+    HostTransport,
+    LinkState,
+    TransportOptions,
+    timed_out,
+    too_large,
+)
+from vfio_tui.transport.reader_protocol import (
+    SCRIPT,
+    FileAnswer,
+    ProtocolError,
+    Record,
+    decode_b64,
+    errno_from_message,
+    file_answer,
+    list_request,
+    parse_record,
+    read_request,
+)
+
+READY_TIMEOUT = 15.0  # slow rc files on the remote side get this long
+BACKOFF_START = 1.0
+BACKOFF_MAX = 30.0
+MAX_LINE = 4 * MAX_FILE_BYTES  # base64 of the largest file, with room to spare
+KEEPALIVE_INTERVAL = 10.0
+KEEPALIVE_COUNT_MAX = 3
+
+
+@dataclass(frozen=True)
+class HostKeyProblem:
+    """A host key that is not in known_hosts (unknown) or differs from it (changed)."""
+
+    host: str
+    port: int
+    fingerprint: str  # SHA256:...
+    key_line: str  # what `always` appends to known_hosts
+    changed: bool
+    known_hosts: str
+
+    def describe(self) -> str:
+        where = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+        if self.changed:
+            return (
+                f"HOST KEY CHANGED for {where}: it now offers {self.fingerprint}, which is not "
+                f"the key recorded in {self.known_hosts}. This can mean someone is intercepting "
+                "the connection, or that the host was reinstalled. Check the fingerprint with "
+                "the host's administrator before accepting it."
+            )
+        return (
+            f"unknown host key for {where}: {self.fingerprint} is not in {self.known_hosts}. "
+            "Check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and accept "
+            f"it with --accept-host-key {self.fingerprint}"
+        )
+
+
+class HostKeyError(HostError):
+    def __init__(self, problem: HostKeyProblem) -> None:
+        super().__init__(ReadErrorKind.PERMISSION_DENIED, problem.describe())
+        self.problem = problem
+
+
+def default_known_hosts() -> str:
+    return str(Path("~", ".ssh", "known_hosts").expanduser())
+
+
+def host_pattern(host: str, port: int) -> str:
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def save_host_key(problem: HostKeyProblem) -> None:
+    """Append the key to known_hosts (the `always` answer)."""
+    path = Path(problem.known_hosts)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with path.open("a", encoding="ascii") as handle:
+        handle.write(problem.key_line + "\n")
+
+
+class _Client(asyncssh.SSHClient):
+    """Accepts a host key that known_hosts lacks only if its fingerprint was accepted."""
+
+    def __init__(self, accepted: set[str]) -> None:
+        self.accepted = accepted
+        self.offered: tuple[str, int, asyncssh.SSHKey] | None = None
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        self.offered = (host, port, key)
+        return key.get_fingerprint("sha256") in self.accepted
+
+
+class _Reader:
+    """The remote `sh -s` running the reader script; one request at a time."""
+
+    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
+        self.process = process
+        self.buffer = b""
+        self.next_id = 1
+
+    async def line(self) -> bytes:
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > MAX_LINE:
+                raise ProtocolError(f"an answer line longer than {MAX_LINE} bytes")
+            chunk = await self.process.stdout.read(65536)
+            if not chunk:
+                raise EOFError("the remote reader exited")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line + b"\n"
+
+    async def wait_ready(self) -> None:
+        while True:
+            record = parse_record(await self.line())
+            if record is not None and record.kind == "READY":
+                return
+
+    async def request(self, make: Callable[[int], bytes]) -> list[Record]:
+        request_id = self.next_id
+        self.next_id += 1
+        payload = make(request_id)
+        self.process.stdin.write(payload)
+        records: list[Record] = []
+        while True:
+            record = parse_record(await self.line())
+            if record is None or record.request != request_id:
+                continue  # rc-file noise, or a late answer from an abandoned read
+            if record.kind == "END":
+                return records
+            records.append(record)
+
+    def close(self) -> None:
+        self.process.close()
+
+
+class SshTransport(HostTransport):
+    def __init__(self, url: HostUrl, options: TransportOptions) -> None:
+        super().__init__(url, options)
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._reader: _Reader | None = None
+        self._lock = asyncio.Lock()
+        self._backoff = BACKOFF_START
+        self._failure: HostError | None = None
+        self.host_key_problem: HostKeyProblem | None = None
+        self._username = self.url.user or ""
+
+    # --- connecting -------------------------------------------------------------------
+
+    def _known_hosts_files(self) -> list[str]:
+        """--known-hosts, else the config's UserKnownHostsFile, else ~/.ssh/known_hosts."""
+        if self.options.known_hosts:
+            return [self.options.known_hosts]
+        try:
+            resolved = asyncssh.SSHClientConnectionOptions(
+                config=list(self.options.ssh_config) or (),
+                host=self.url.host.strip("[]"),
+                port=self.url.port if self.url.port is not None else (),
+            )
+        except (OSError, asyncssh.Error, ValueError):
+            return [default_known_hosts()]
+        listed = resolved.known_hosts if isinstance(resolved.known_hosts, list) else []
+        return [str(Path(p).expanduser()) for p in listed] or [default_known_hosts()]
+
+    @property
+    def known_hosts_path(self) -> str:
+        """Where an accepted key is saved: the first known_hosts file."""
+        return self._known_hosts_files()[0]
+
+    def _known_hosts(self) -> asyncssh.SSHKnownHosts:
+        candidates = [*self._known_hosts_files(), "/etc/ssh/ssh_known_hosts"]
+        files = [f for f in candidates if os.path.isfile(f)]
+        return asyncssh.read_known_hosts(files) if files else asyncssh.import_known_hosts("")
+
+    async def connect(self) -> None:
+        async with self._lock:
+            await self._connect_locked()
+
+    async def _connect_locked(self) -> None:
+        if self._reader is not None:
+            return
+        self._set_status(LinkState.CONNECTING)
+        client = _Client(self.options.accepted_host_keys)
+        try:
+            conn = await asyncio.wait_for(
+                asyncssh.connect(
+                    self.url.host.strip("[]"),
+                    port=self.url.port if self.url.port is not None else (),
+                    username=self.url.user if self.url.user else (),
+                    known_hosts=self._known_hosts(),
+                    client_factory=lambda: client,
+                    config=list(self.options.ssh_config) or (),
+                    connect_timeout=self.options.connect_timeout,
+                    login_timeout=self.options.connect_timeout,
+                    keepalive_interval=KEEPALIVE_INTERVAL,
+                    keepalive_count_max=KEEPALIVE_COUNT_MAX,
+                ),
+                self.options.connect_timeout * 2,
+            )
+        except asyncssh.HostKeyNotVerifiable:
+            problem = self._host_key_problem(client)
+            raise self._fail(HostKeyError(problem)) from None
+        except asyncssh.PermissionDenied as exc:
+            who = f"{self.url.user}@" if self.url.user else ""
+            raise self._fail(
+                HostError(
+                    ReadErrorKind.PERMISSION_DENIED,
+                    f"SSH login to {who}{self.url.host} refused: {exc.reason}. Check the key "
+                    "(IdentityFile, ssh-agent) and the user (ssh://user@host)",
+                )
+            ) from None
+        except (OSError, asyncssh.Error, TimeoutError) as exc:
+            message = _connect_error(self.url, exc, self.options.connect_timeout)
+            raise self._retry_later(message) from None
+        self._username = str(conn.get_extra_info("username") or self.url.user or "")
+        try:
+            self._reader = await self._start_reader(conn)
+        except HostError as exc:
+            conn.close()
+            raise self._fail(exc) from None
+        except (OSError, asyncssh.Error, EOFError, ProtocolError, TimeoutError) as exc:
+            conn.close()
+            raise self._retry_later(f"the remote reader did not start: {_reason(exc)}") from None
+        self._conn = conn
+        self._backoff = BACKOFF_START
+        self._failure = None
+        self.host_key_problem = None
+        self._set_status(LinkState.CONNECTED)
+
+    def _host_key_problem(self, client: _Client) -> HostKeyProblem:
+        assert client.offered is not None, "host key refused before it was offered"
+        host, port, key = client.offered
+        trusted = self._known_hosts().match(host, "", port)[0]
+        line = key.export_public_key("openssh").decode("ascii").split()
+        return HostKeyProblem(
+            host=host,
+            port=port,
+            fingerprint=key.get_fingerprint("sha256"),
+            key_line=f"{host_pattern(host, port)} {line[0]} {line[1]}",
+            changed=bool(trusted),
+            known_hosts=self.known_hosts_path,
+        )
+
+    async def _start_reader(self, conn: asyncssh.SSHClientConnection) -> _Reader:
+        command = "sudo -n sh -s" if self.options.sudo else "sh -s"  # fixed words only
+        process = await conn.create_process(command, encoding=None)
+        reader = _Reader(process)
+        try:
+            process.stdin.write(SCRIPT.encode("ascii"))
+            await asyncio.wait_for(reader.wait_ready(), READY_TIMEOUT)
+        except (EOFError, BrokenPipeError, asyncssh.DisconnectError, asyncssh.ChannelOpenError):
+            # The shell (or sudo) exited before it could run the reader: say why.
+            await process.wait_closed()
+            stderr = (await process.stderr.read()).decode("utf-8", "replace").strip()
+            raise HostError(ReadErrorKind.PERMISSION_DENIED, self._explain_start(stderr)) from None
+        except TimeoutError:
+            process.close()
+            raise HostError(
+                ReadErrorKind.TIMED_OUT,
+                f"the remote shell on {self.url.label} did not answer within {READY_TIMEOUT:g} s "
+                "(slow or stuck shell start-up files?)",
+            ) from None
+        return reader
+
+    def _explain_start(self, stderr: str) -> str:
+        host = self.url.label
+        user = self._username or "the SSH user"
+        low = stderr.lower()
+        if "password is required" in low:
+            return (
+                f"sudo -n on {host} needs a password for {user}. Add a NOPASSWD rule with "
+                f"visudo, e.g. `{user} ALL=(root) NOPASSWD: /bin/sh -s, /usr/bin/sh -s`, "
+                "or connect as root"
+            )
+        if "not in the sudoers" in low or "not allowed to execute" in low:
+            return (
+                f"{user} may not run `sh -s` with sudo on {host}. Add a rule with visudo, e.g. "
+                f"`{user} ALL=(root) NOPASSWD: /bin/sh -s, /usr/bin/sh -s`"
+            )
+        if "must have a tty" in low:
+            return f"sudo on {host} requires a tty: add `Defaults:{user} !requiretty` with visudo"
+        if "sudo" in low and ("not found" in low or "no such file" in low):
+            return f"sudo is not installed on {host}: connect as root instead"
+        return f"the remote reader on {host} did not start: {stderr or 'it exited at once'}"
+
+    def _fail(self, error: HostError) -> HostError:
+        """A failure only a person can fix: no automatic retries."""
+        self._failure = error
+        if isinstance(error, HostKeyError):
+            self.host_key_problem = error.problem
+        self._set_status(LinkState.FAILED, error.message)
+        return error
+
+    def _retry_later(self, message: str) -> HostError:
+        retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+        self._set_status(LinkState.RETRYING, message, retry_at)
+        return HostError(ReadErrorKind.HOST_UNREACHABLE, message)
+
+    def accept_host_key(self, fingerprint: str, *, save: bool) -> None:
+        """The person accepted the offered key (once, or `always` into known_hosts)."""
+        problem = self.host_key_problem
+        if problem is None or problem.fingerprint != fingerprint:
+            raise ValueError(f"{fingerprint} is not the key {self.url.label} offered")
+        self.options.accepted_host_keys.add(fingerprint)
+        if save:
+            save_host_key(problem)
+        self.retry_now()
+
+    def retry_now(self) -> None:
+        """Forget the backoff and any failure: the next call tries to connect."""
+        self._failure = None
+        self._backoff = BACKOFF_START
+        if self._status.state in (LinkState.RETRYING, LinkState.FAILED):
+            self._set_status(LinkState.RETRYING, self._status.message, time.monotonic())
+
+    async def _ensure(self) -> _Reader:
+        if self._reader is not None:
+            return self._reader
+        if self._failure is not None:
+            raise self._failure
+        status = self._status
+        if status.state is LinkState.RETRYING and status.retry_at is not None:
+            wait = status.retry_at - time.monotonic()
+            if wait > 0:
+                raise HostError(ReadErrorKind.HOST_UNREACHABLE, status.describe())
+        await self._connect_locked()
+        assert self._reader is not None
+        return self._reader
+
+    def _drop(self, message: str) -> HostError:
+        """The link or the reader broke: close it and retry with backoff."""
+        if self._reader is not None:
+            self._reader.close()
+        if self._conn is not None:
+            self._conn.close()
+        self._reader = None
+        self._conn = None
+        return self._retry_later(message)
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+            if self._conn is not None:
+                self._conn.close()
+                await self._conn.wait_closed()
+            self._reader = None
+            self._conn = None
+        self._set_status(LinkState.CLOSED)
+
+    # --- requests -----------------------------------------------------------------------
+
+    async def _exchange(self, make: Callable[[int], bytes], budget: float) -> list[Record]:
+        """One request over the reader (connecting first if need be). Raises HostError."""
+        reader = await self._ensure()
+        try:
+            return await asyncio.wait_for(reader.request(make), budget)
+        except TimeoutError:
+            raise self._drop(
+                f"the remote reader gave no answer within {budget:g} s; starting a new one"
+            ) from None
+        except ProtocolError as exc:
+            self._drop(f"garbled answer from the remote reader ({exc})")
+            raise HostError(ReadErrorKind.MALFORMED, f"garbled answer: {exc}") from None
+        except (OSError, asyncssh.Error, EOFError) as exc:
+            raise self._drop(f"connection lost: {_reason(exc)}") from None
+
+    async def list_devices(self) -> dict[str, list[str]]:
+        async with self._lock:
+            records = await self._exchange(
+                lambda rid: list_request(rid, self.url.root), self.options.connect_timeout
+            )
+        devices: dict[str, list[str]] = {}
+        for record in records:
+            if record.kind == "E":
+                message = decode_b64(record.fields[0]) if record.fields else "listing failed"
+                raise _listing_error(message, self.options.sudo)
+            if record.kind == "D":
+                devices[decode_b64(record.fields[0])] = []
+            elif record.kind == "P":
+                devices.setdefault(decode_b64(record.fields[0]), []).append(
+                    decode_b64(record.fields[1])
+                )
+        return {name: sorted(files) for name, files in devices.items()}
+
+    async def _read(self, device: str, paths: Sequence[str]) -> dict[str, FileResult]:
+        base = f"{self.url.device_root}/{device}/migration"
+        full = [f"{base}/{path}" for path in paths]
+        per_file = self.options.read_timeout
+        budget = per_file * len(paths) + self.options.connect_timeout
+        async with self._lock:
+            try:
+                records = await self._exchange(
+                    lambda rid: read_request(rid, per_file, MAX_FILE_BYTES + 1, full), budget
+                )
+            except HostError as exc:
+                return {path: FileResult(path, error=exc.as_read_error()) for path in paths}
+        results: dict[str, FileResult] = {}
+        try:
+            for record in records:
+                if record.kind not in ("F", "T"):
+                    continue
+                index, answer = file_answer(record)
+                if not 1 <= index <= len(paths):
+                    raise ProtocolError(f"answer for file {index} of {len(paths)}")
+                path = paths[index - 1]
+                results[path] = _result(path, answer, per_file)
+        except ProtocolError as exc:
+            error = ReadError(ReadErrorKind.MALFORMED, f"garbled answer: {exc}")
+            return {path: FileResult(path, error=error) for path in paths}
+        for path in paths:
+            if path not in results:
+                error = ReadError(ReadErrorKind.MALFORMED, "the remote reader gave no answer")
+                results[path] = FileResult(path, error=error)
+        self._mark_good_read()
+        return results
+
+    async def run(self, command: str) -> None:
+        """Run one fixed command on the connection (the benchmarks' bare round trip)."""
+        async with self._lock:
+            await self._ensure()
+        assert self._conn is not None
+        await self._conn.run(command, check=True)
+
+
+def _result(path: str, answer: FileAnswer, timeout: float) -> FileResult:
+    if answer.timed_out:
+        return timed_out(path, timeout)
+    if answer.data is not None:
+        if len(answer.data) > MAX_FILE_BYTES:
+            return too_large(path)
+        return FileResult(path, data=answer.data)
+    message = answer.message or "the read failed"
+    if answer.errno is not None:
+        return FileResult(path, error=ReadError.from_errno(answer.errno, message))
+    return FileResult(path, error=ReadError(ReadErrorKind.MALFORMED, message))
+
+
+def _listing_error(message: str, sudo: bool) -> HostError:
+    code = errno_from_message(message)
+    if code in (errno.EACCES, errno.EPERM):
+        hint = "" if sudo else " (debugfs is readable by root only: connect as root or use --sudo)"
+        return HostError(ReadErrorKind.PERMISSION_DENIED, message + hint)
+    if code == errno.ENOENT:
+        return HostError(
+            ReadErrorKind.NOT_FOUND,
+            message + " (is debugfs mounted, and the kernel built with CONFIG_VFIO_DEBUGFS?)",
+        )
+    return HostError(ReadErrorKind.MALFORMED, message)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, asyncssh.DisconnectError):
+        return exc.reason or text
+    return text
+
+
+def _connect_error(url: HostUrl, exc: BaseException, timeout: float) -> str:
+    where = url.host if url.port is None else f"{url.host}:{url.port}"
+    if isinstance(exc, TimeoutError):
+        return f"no answer from {where} within {timeout:g} s"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection to {where} refused (is sshd running?)"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve {url.host}: {exc.strerror}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot reach {where}: {exc.strerror}"
+    return f"cannot connect to {where}: {_reason(exc)}"
