@@ -16,6 +16,7 @@ import contextlib
 import json
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -193,16 +194,98 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
     return status
 
 
+def cmd_app(argv: Sequence[str]) -> int:
+    from pathlib import Path
+
+    from vfio_tui.config import ConfigError, load_config
+
+    parser = argparse.ArgumentParser(
+        prog="vfio-tui",
+        description="Watch a VFIO live migration from both hosts, side by side. With no hosts "
+        "it opens the built-in simulated pair.",
+    )
+    parser.add_argument(
+        "hosts",
+        nargs="*",
+        metavar="HOST",
+        help="SRC DST as host URLs, or the name of a pair from the config file",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="refuse every action that touches a device (for the one watching)",
+    )
+    parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    parser.add_argument("--theme", help="e.g. ansi-dark for the terminal's own colours")
+    parser.add_argument("--interval", type=float, help="poll interval in seconds (default 0.5)")
+    parser.add_argument("--config", metavar="FILE", help="configuration file to use")
+    parser.add_argument("--capture-dir", metavar="DIR", help="where captures are written")
+    add_connection_options(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(Path(args.config) if args.config else None)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    sudo_default = config.sudo
+    if not args.hosts:
+        urls = [
+            parse_host_url(f"sim://src#{DEFAULT_DEVICE}"),
+            parse_host_url(f"sim://dst#{DEFAULT_DEVICE}"),
+        ]
+    elif len(args.hosts) == 1:
+        pair = config.pairs.get(args.hosts[0])
+        if pair is None:
+            known = ", ".join(config.pairs) or "none in the config file"
+            parser.error(
+                f"{args.hosts[0]!r} is not a pair from the config file ({known}); "
+                "or give two host URLs"
+            )
+        urls = [pair.source, pair.destination]
+        if pair.sudo is not None:
+            sudo_default = pair.sudo
+    elif len(args.hosts) == 2:
+        try:
+            urls = [parse_host_url(h) for h in args.hosts]
+        except UrlError as exc:
+            parser.error(str(exc))
+    else:
+        parser.error("give two hosts (SRC DST), one pair name, or none for the simulator")
+    if args.scenario is not None and not all(u.scheme is Scheme.SIM for u in urls):
+        parser.error("--scenario applies to the simulated hosts (sim://src, sim://dst) only")
+    options = transport_options(args)
+    options.sudo = args.sudo or sudo_default
+    if options.known_hosts is None:
+        options.known_hosts = config.known_hosts
+    interval = args.interval if args.interval is not None else config.poll_interval
+    if not 0.05 <= interval <= 60:
+        parser.error("--interval must be from 0.05 to 60 seconds")
+    capture_dir = Path(args.capture_dir) if args.capture_dir else None
+    if capture_dir is None and config.capture_dir is not None:
+        capture_dir = config.capture_dir / time.strftime("%Y%m%d-%H%M%S")
+
+    from vfio_tui.ui.app import VfioTuiApp  # Textual loads only for the live view
+
+    app = VfioTuiApp(
+        urls[0],
+        urls[1],
+        options=options,
+        capture_dir=capture_dir,
+        read_only=args.read_only or config.read_only,
+        interval=interval,
+        scenario=scenario(args.scenario) if args.scenario else None,
+        keymap=config.keymap,
+        theme=args.theme or config.theme,
+    )
+    result = app.run(mouse=not args.no_mouse)
+    return int(result or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args[:1] == ["snapshot"]:
             return cmd_snapshot(args[1:])
-        print(
-            "vfio-tui: the live view is not built yet; try `vfio-tui snapshot sim://src sim://dst`",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        return cmd_app(args)
     except KeyboardInterrupt:
         return 130
 

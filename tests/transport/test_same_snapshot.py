@@ -3,6 +3,7 @@ locally, and from that directory read through a real OpenSSH sshd."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from sim.pair import HISI_MAINLINE_DEVICE, SimPair
@@ -21,7 +22,7 @@ async def test_sim_local_and_sshd_agree(pair: SimPair, clean_tree: Path, sshd: S
     await pair.running[HISI_MAINLINE_DEVICE]
     options = TransportOptions()
     for host in ("src", "dst"):
-        simulated = SimTransport(parse_host_url(f"sim://{host}"), options, pair.host(host))
+        simulated = SimTransport(parse_host_url(f"sim://{host}"), options, partial(pair.host, host))
         local = LocalTransport(parse_host_url(f"local://{clean_tree}/{host}"), options)
         config = sshd.ssh_config(current_user())
         remote = SshTransport(

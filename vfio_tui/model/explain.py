@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 
-from vfio_tui.model.layout import FileKind
+from vfio_tui.model.layout import FileKind, Layout
 from vfio_tui.model.snapshot import ReadError, ReadErrorKind
 
 _BY_FILE: dict[tuple[int, FileKind], str] = {
@@ -47,6 +47,13 @@ _BY_KIND: dict[ReadErrorKind, str] = {
     ReadErrorKind.HOST_UNREACHABLE: "the host cannot be reached right now",
     ReadErrorKind.MALFORMED: "what came back is not what the kernel writes",
 }
+
+
+def explain_state(label: str, layout: Layout) -> str:
+    """What a state reading means beyond its name, for this kind of device ("" if nothing)."""
+    if label == "ERROR" and layout in (Layout.HISI_MAINLINE, Layout.HISI_2023):
+        return "hisi_acc reads ERROR until the VF is first opened (no VM has used it yet)"
+    return ""
 
 
 def explain(kind: FileKind | None, error: ReadError) -> str:

@@ -67,6 +67,12 @@ class Layout(enum.Enum):
     CORE = "core only"
 
     @property
+    def short(self) -> str:
+        return {Layout.HISI_2023: "hisi_acc 2023", Layout.HISI_MAINLINE: "hisi_acc 6.13"}.get(
+            self, "core"
+        )
+
+    @property
     def save_file(self) -> FileKind | None:
         """The file behind the `save` key: the 2023 `save`, or a fresh `dev_data` read."""
         return {Layout.HISI_2023: FileKind.SAVE, Layout.HISI_MAINLINE: FileKind.DEV_DATA}.get(self)

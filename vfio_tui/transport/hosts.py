@@ -8,7 +8,6 @@ from vfio_tui.model.hosturl import HostUrl, Scheme
 from vfio_tui.transport.base import HostTransport, TransportOptions
 from vfio_tui.transport.local import LocalTransport
 from vfio_tui.transport.sim import SimTransport
-from vfio_tui.transport.ssh import SshTransport
 
 
 class SimWorld:
@@ -32,10 +31,17 @@ class SimWorld:
         if self._pair is not None:
             await self._pair.stop()
 
+    async def reset(self) -> None:
+        """Power-cycle the simulated hosts: a fresh pair (after a hang, say)."""
+        await self.stop()
+        self._pair = default_pair(self.pace)
+
 
 def open_transport(url: HostUrl, options: TransportOptions, world: SimWorld) -> HostTransport:
     if url.scheme is Scheme.SIM:
-        return SimTransport(url, options, world.pair.host(url.host))
+        return SimTransport(url, options, lambda: world.pair.host(url.host))
     if url.scheme is Scheme.LOCAL:
         return LocalTransport(url, options)
+    from vfio_tui.transport.ssh import SshTransport  # asyncssh loads only when needed
+
     return SshTransport(url, options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sim.host import SimHost
 from vfio_tui.model.hosturl import HostUrl
@@ -21,9 +21,17 @@ from vfio_tui.transport.base import (
 
 
 class SimTransport(HostTransport):
-    def __init__(self, url: HostUrl, options: TransportOptions, host: SimHost) -> None:
+    """Reads a simulated host; `host` is looked up each time, so a reset pair is followed."""
+
+    def __init__(
+        self, url: HostUrl, options: TransportOptions, host: Callable[[], SimHost]
+    ) -> None:
         super().__init__(url, options)
-        self.host = host
+        self._host = host
+
+    @property
+    def host(self) -> SimHost:
+        return self._host()
 
     async def connect(self) -> None:
         self._set_status(LinkState.CONNECTED)

@@ -1,0 +1,78 @@
+"""Driving the real app with Textual's Pilot, and reading what the screen shows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from sim.pace import Pace
+from sim.pair import HISI_MAINLINE_DEVICE
+from vfio_tui.model.hosturl import parse_host_url
+from vfio_tui.transport.base import TransportOptions
+from vfio_tui.transport.hosts import SimWorld
+from vfio_tui.ui.app import VfioTuiApp
+from vfio_tui.ui.widgets.pane import DevicePane
+
+DEV = HISI_MAINLINE_DEVICE
+
+
+def make_app(
+    tmp_path: Path,
+    device: str = DEV,
+    *,
+    pace: Pace | None = None,
+    source: str | None = None,
+    destination: str | None = None,
+    **kwargs: object,
+) -> VfioTuiApp:
+    """The app on the simulated pair, polling quickly, with captures under tmp_path."""
+    kwargs.setdefault("interval", 0.05)
+    kwargs.setdefault("options", TransportOptions(read_timeout=0.3))
+    return VfioTuiApp(
+        parse_host_url(source or f"sim://src#{device}"),
+        parse_host_url(destination or f"sim://dst#{device}"),
+        world=SimWorld(pace or Pace.instant()),
+        capture_dir=tmp_path / "captures",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def screen_text(app: VfioTuiApp) -> str:
+    """The whole screen as plain text, as a person sees it."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text for strip in strips)
+
+
+def pane_text(app: VfioTuiApp, side: str) -> str:
+    """The text inside one pane, as one line: borders gone, wrapped lines joined."""
+    region = app.pane(side).region
+    lines = screen_text(app).splitlines()[region.y : region.bottom]
+    inner = (line[region.x : region.right].strip("│┃╭╮╰╯┏┓┗┛▊▎ ") for line in lines)
+    return " ".join(" ".join(inner).split())
+
+
+def log_text(app: VfioTuiApp) -> str:
+    from textual.widgets import RichLog
+
+    log = app._main.query_one("#log", RichLog)
+    return " ".join(" ".join(strip.text for strip in log.lines).split())
+
+
+async def wait_for(
+    pilot: Pilot[int], condition: Callable[[], bool], timeout: float = 15.0, what: str = ""
+) -> None:
+    """Wait until `condition()` holds (never a fixed sleep); fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {what or condition}")
+        await pilot.pause(0.05)
+
+
+def attached(app: VfioTuiApp) -> bool:
+    return all(side.snapshot is not None for side in app.session.sides.values()) and isinstance(
+        app.focused, DevicePane
+    )

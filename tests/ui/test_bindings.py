@@ -1,0 +1,201 @@
+"""Every binding of the live view, driven through the real app with Pilot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.pace import Pace
+from sim.pair import HISI_2023_DEVICE, MTTY_DEVICE
+from tests.ui.helpers import DEV, attached, log_text, make_app, pane_text, screen_text, wait_for
+from vfio_tui.ui.screens.dialogs import PickerScreen
+from vfio_tui.ui.screens.diff import DiffScreen
+from vfio_tui.ui.screens.help import HelpScreen
+from vfio_tui.ui.widgets.pane import DevicePane
+
+
+async def test_first_screen_shows_both_sides(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app), what="both panes attached")
+        await wait_for(pilot, lambda: "RUNNING" in pane_text(app, "source"))
+        source, destination = pane_text(app, "source"), pane_text(app, "destination")
+        assert "SOURCE sim-src" in source and DEV in source and "hisi_acc 6.13" in source
+        assert "▶ RUNNING" in source
+        assert "✗ ERROR" in destination and "until the VF is first opened" in destination
+        assert "connected" in source
+        assert "EAGAIN" in source  # migf_data before any migration, explained
+        assert "no migration" in source
+
+
+async def test_tab_and_shift_tab_move_between_panes(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        assert app.focused is app.pane("source")
+        await pilot.press("tab")
+        assert app.focused is app.pane("destination")
+        await pilot.press("tab")
+        assert app.focused is app.pane("source")
+        await pilot.press("shift+tab")
+        assert app.focused is app.pane("destination")
+
+
+async def test_migrate_key_runs_a_migration_to_its_end(tmp_path: Path) -> None:
+    app = make_app(tmp_path, pace=Pace.scaled(0.1))  # slow enough for polls to see each step
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: "■ STOP" in pane_text(app, "source"), what="source STOP")
+        await wait_for(pilot, lambda: "▶ RUNNING" in pane_text(app, "destination"))
+        seen = [(e.side, e.state) for e in app.session.timeline.events]
+        assert ("source", "STOP_COPY") in seen and ("destination", "RESUMING") in seen
+        assert seen.index(("source", "PRE_COPY")) < seen.index(("source", "STOP_COPY"))
+        assert "src STOP" in screen_text(app)  # the timeline pane shows the latest events
+        assert "migration succeeded" in log_text(app)
+        # Both sides' migf_data were kept as captures, with the same bytes.
+        await wait_for(pilot, lambda: len(app.session.captures.list()) >= 2)
+        kept = {c.side: c.data() for c in app.session.captures.list()}
+        assert kept["source"] == kept["destination"] and len(kept["source"]) == 144
+
+
+async def test_save_keeps_a_capture_of_the_focused_side(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("s")  # source: the VF is open, so dev_data reads
+        await wait_for(pilot, lambda: "kept as" in log_text(app), what="save logged")
+        (capture,) = app.session.captures.list()
+        assert (capture.side, capture.file, capture.reason) == (
+            "source",
+            "hisi_acc/dev_data",
+            "save",
+        )
+        assert capture.text() is not None and capture.text().startswith("Dev Data:")  # type: ignore[union-attr]
+        assert "dev_data" in pane_text(app, "source") and "live registers" in pane_text(
+            app, "source"
+        )
+        await pilot.press("tab", "s")  # destination: never opened, dev_data fails
+        await wait_for(pilot, lambda: "EINVAL" in log_text(app))
+        assert "not opened" in pane_text(app, "destination")
+
+
+async def test_save_both_and_io_test_on_the_2023_layout(tmp_path: Path) -> None:
+    app = make_app(tmp_path, HISI_2023_DEVICE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        assert "device not migrated!" in pane_text(app, "source")
+        await pilot.press("S")
+        await wait_for(pilot, lambda: "device not opened!" in log_text(app))
+        await wait_for(pilot, lambda: "successful to save device data!" in log_text(app))
+        await wait_for(
+            pilot,
+            lambda: "acc_magic" in pane_text(app, "source"),
+            what="the saved data decoded in the source pane",
+        )
+        await pilot.press("i")
+        await wait_for(pilot, lambda: "mailbox 0x0 (ready)" in pane_text(app, "source"))
+
+
+async def test_a_key_repeat_does_not_fire_an_action_twice(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("s", "s", "s")
+        await wait_for(
+            pilot, lambda: "ignored" in log_text(app) or "still running" in log_text(app)
+        )
+        await pilot.pause(0.3)
+        assert len(app.session.captures.list()) == 1
+
+
+async def test_pause_poll_now_and_interval(tmp_path: Path) -> None:
+    app = make_app(tmp_path, interval=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("p")
+        assert "PAUSED" in screen_text(app)
+        taken = app.session.sides["source"].snapshot.taken_at  # type: ignore[union-attr]
+        await pilot.pause(0.8)
+        assert app.session.sides["source"].snapshot.taken_at == taken  # type: ignore[union-attr]
+        await pilot.press("r")  # poll now also resumes
+        await wait_for(pilot, lambda: app.session.sides["source"].snapshot.taken_at != taken)  # type: ignore[union-attr]
+        assert "PAUSED" not in screen_text(app)
+        await pilot.press("minus")
+        assert "poll 0.2 s" in screen_text(app)
+        await pilot.press("plus", "plus")
+        assert "poll 1 s" in screen_text(app)
+
+
+async def test_fault_picker_then_migrate(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press("down", "enter")  # the second fault: match-mismatch
+        await wait_for(pilot, lambda: "next fault: match-mismatch" in screen_text(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: "RESUMING" in pane_text(app, "destination"))
+        await wait_for(pilot, lambda: "▶ RUNNING" in pane_text(app, "source"))
+
+
+async def test_help_lists_every_binding_with_its_id(tmp_path: Path) -> None:
+    app = make_app(tmp_path, keymap={"save": "w"})
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = screen_text(app)
+        for binding_id in (
+            "save",
+            "save-both",
+            "io-test",
+            "diff",
+            "pause",
+            "poll-now",
+            "interval-longer",
+            "interval-shorter",
+            "migrate",
+            "pick-fault",
+            "help",
+            "quit",
+            "next-pane",
+            "prev-pane",
+        ):
+            assert binding_id in text
+        assert "w " in text  # the remapped key is what help shows
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        await pilot.press("w")  # remapped from the config's keymap
+        await wait_for(pilot, lambda: "kept as" in log_text(app))
+
+
+async def test_diff_key_opens_the_diff_screen(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen))
+        assert "no captures of both sides yet" in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.focused, DevicePane))
+
+
+async def test_quit(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 0
+
+
+async def test_mtty_pane_has_no_driver_files(tmp_path: Path) -> None:
+    app = make_app(tmp_path, MTTY_DEVICE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        text = pane_text(app, "source")
+        assert "core" in text and "[x]p2p" in text and "[x]dirty-tracking" in text
+        assert "shows no migration data" in text
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "has no driver files" in log_text(app))

@@ -1,0 +1,83 @@
+"""Read-only mode refuses device actions visibly; every named fault shows its symptom."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.pace import Pace
+from sim.pair import HISI_2023_DEVICE
+from sim.scenarios import SCENARIOS, scenario
+from tests.ui.helpers import DEV, attached, log_text, make_app, pane_text, wait_for
+from vfio_tui.model.formats import parse_data
+
+
+async def test_read_only_refuses_every_device_action(tmp_path: Path) -> None:
+    app = make_app(tmp_path, HISI_2023_DEVICE, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        assert (
+            "READ-ONLY" in pane_text(app, "source")
+            or "READ-ONLY" in app._main.query_one("#topbar").render().plain
+        )  # type: ignore[attr-defined]
+        for key, word in (("s", "Save"), ("S", "Save both"), ("i", "IO test"), ("m", "Migrate")):
+            await pilot.press(key)
+            await wait_for(
+                pilot,
+                lambda w=word: f"read-only mode: {w} refused" in log_text(app),
+                what=f"{key} refused",
+            )
+        await pilot.pause(0.2)
+        assert app.session.captures.list() == []
+        # The device was never touched: the 2023 `save` did not run.
+        device = app.session.world.pair.src.device(HISI_2023_DEVICE)
+        assert parse_data(await device.read_file("hisi_acc/data")).dump is None
+        assert not app.session.world.pair.running  # no migration started
+
+
+SYMPTOMS: dict[str, tuple[str, list[str], list[str]]] = {
+    # fault: (device, in the source pane, in the destination pane)
+    "clean": (DEV, ["■ STOP"], ["▶ RUNNING"]),
+    "match-mismatch": (DEV, ["▶ RUNNING"], ["↓ RESUMING"]),
+    "hung-save": (DEV, ["BLOCKED", "last seen STOP_COPY"], ["↓ RESUMING"]),
+    "mailbox-not-ready": (HISI_2023_DEVICE, ["▶ RUNNING"], ["↓ RESUMING"]),
+    "guest-driver-not-loaded": (DEV, ["■ STOP", "match data only"], ["match data only"]),
+    "corrupt-transfer": (DEV, ["■ STOP"], ["▶ RUNNING"]),
+    "device-unplug": (DEV, ["UNREADABLE", "ENOENT"], ["↓ RESUMING"]),
+    "precopy-hang": (DEV, ["BLOCKED"], ["↓ RESUMING"]),
+}
+
+
+def test_every_fault_has_a_symptom_test() -> None:
+    assert set(SYMPTOMS) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("fault", list(SYMPTOMS))
+async def test_fault_shows_its_symptom(tmp_path: Path, fault: str) -> None:
+    device, on_source, on_destination = SYMPTOMS[fault]
+    app = make_app(tmp_path, device, pace=Pace.scaled(0.05), scenario=scenario(fault))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        for side, wanted in (("source", on_source), ("destination", on_destination)):
+            for text in wanted:
+                await wait_for(
+                    pilot,
+                    lambda s=side, t=text: t in pane_text(app, s),
+                    what=f"{fault}: {text!r} on the {side}",
+                )
+        if fault == "mailbox-not-ready":
+            await pilot.press("i")
+            await wait_for(
+                pilot, lambda: "mailbox 0xffffffff (NOT READY)" in pane_text(app, "source")
+            )
+        if fault == "corrupt-transfer":
+            await pilot.press("d")
+            await wait_for(
+                pilot,
+                lambda: (
+                    "3 bytes differ"
+                    in " ".join(strip.text for strip in app.screen._compositor.render_strips())
+                ),
+            )

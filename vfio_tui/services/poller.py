@@ -1,0 +1,96 @@
+"""Polling one device: the pure-read files, one request per poll, blocked files left alone.
+
+A read that blocks in the kernel cannot be cancelled on the host: the reader
+waits in the kernel until the driver lets go. So a file whose read timed out
+is not read again at once; it is retried after a backoff (5 s, doubling to
+60 s) and meanwhile reported as still blocked. A device whose directory
+vanished is looked for again every few seconds, in case it comes back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from vfio_tui.model.layout import poll_files
+from vfio_tui.model.snapshot import DeviceSnapshot, FileResult, ReadError, ReadErrorKind
+from vfio_tui.transport.base import HostError, HostTransport
+
+BLOCKED_FIRST_RETRY = 5.0
+BLOCKED_MAX_RETRY = 60.0
+RELIST_EVERY = 5.0
+
+
+@dataclass
+class Blocked:
+    since: float
+    retry_at: float
+    backoff: float
+
+
+class DevicePoller:
+    def __init__(
+        self,
+        transport: HostTransport,
+        device: str,
+        files: list[str],
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.transport = transport
+        self.device = device
+        self.files = [k.path for k in poll_files(files)]
+        self.now = now
+        self.blocked: dict[str, Blocked] = {}
+        self._next_relist = 0.0
+
+    async def poll(self) -> DeviceSnapshot:
+        now = self.now()
+        due = [p for p in self.files if p not in self.blocked or self.blocked[p].retry_at <= now]
+        snap = await self.transport.snapshot(self.device, due)
+        files: dict[str, FileResult] = {}
+        for path in self.files:
+            result = snap.files.get(path)
+            if result is None:
+                files[path] = self._still_blocked(path, now)
+                continue
+            files[path] = result
+            if result.error is not None and result.error.kind is ReadErrorKind.TIMED_OUT:
+                self._note_blocked(path, now)
+            else:
+                self.blocked.pop(path, None)
+        if files and all(_vanished(r) for r in files.values()):
+            await self._look_again(now)
+        return replace(snap, files=files)
+
+    def _note_blocked(self, path: str, now: float) -> None:
+        known = self.blocked.get(path)
+        if known is None:
+            self.blocked[path] = Blocked(now, now + BLOCKED_FIRST_RETRY, BLOCKED_FIRST_RETRY)
+        else:
+            backoff = min(known.backoff * 2, BLOCKED_MAX_RETRY)
+            self.blocked[path] = Blocked(known.since, now + backoff, backoff)
+
+    def _still_blocked(self, path: str, now: float) -> FileResult:
+        known = self.blocked[path]
+        message = (
+            f"blocked for {now - known.since:.0f} s; not read again for "
+            f"{known.retry_at - now:.0f} s (a blocked read cannot be cancelled on the host)"
+        )
+        return FileResult(path, error=ReadError(ReadErrorKind.TIMED_OUT, message))
+
+    async def _look_again(self, now: float) -> None:
+        """The device's files are all gone: see whether it has come back with other files."""
+        if now < self._next_relist:
+            return
+        self._next_relist = now + RELIST_EVERY
+        try:
+            devices = await self.transport.list_devices()
+        except HostError:
+            return
+        if self.device in devices:
+            self.files = [k.path for k in poll_files(devices[self.device])]
+
+
+def _vanished(result: FileResult) -> bool:
+    return result.error is not None and result.error.kind is ReadErrorKind.NOT_FOUND

@@ -1,0 +1,307 @@
+"""A session: both sides of a migration watched together. Textual-free.
+
+It owns the two transports and pollers, the shared clock and the timeline,
+keeps captures of the migration data as it changes, and performs the device
+actions (save, io_test) with the guards people rely on when pairing: refused
+in read-only mode, never run twice at once, and a repeat of the same key
+within a moment ignored, so a key repeat cannot fire an action twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sim.migration import MigrationEvent
+from sim.scenarios import Scenario
+from vfio_tui.model.accdata import is_mtty_data
+from vfio_tui.model.formats import FormatError, Notice, dump_bytes, parse_file, parse_save
+from vfio_tui.model.hosturl import HostUrl, Scheme
+from vfio_tui.model.layout import FileKind, Layout, detect_layout
+from vfio_tui.model.snapshot import DeviceSnapshot, FileResult
+from vfio_tui.model.timeline import StateEvent, Timeline
+from vfio_tui.services.captures import Capture, CaptureStore
+from vfio_tui.services.poller import DevicePoller
+from vfio_tui.transport.base import HostTransport, TransportOptions
+from vfio_tui.transport.hosts import SimWorld, open_transport
+
+ACTION_COOLDOWN = 0.6  # a second press of the same action within this is a key repeat
+
+
+class Action(enum.Enum):
+    SAVE = "save"
+    IO_TEST = "io_test"
+
+
+@dataclass
+class Side:
+    name: str  # "source" / "destination"
+    url: HostUrl
+    transport: HostTransport
+    device: str | None = None
+    files: list[str] = field(default_factory=list)
+    poller: DevicePoller | None = None
+    snapshot: DeviceSnapshot | None = None
+    busy: set[Action] = field(default_factory=set)
+    finished_at: dict[Action, float] = field(default_factory=dict)
+    results: dict[Action, FileResult] = field(default_factory=dict)
+    seen_data: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def layout(self) -> Layout:
+        return detect_layout(self.files)
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    snapshot: DeviceSnapshot
+    changed: frozenset[str]  # paths whose result differs from the previous poll
+    event: StateEvent | None
+    captures: tuple[Capture, ...]
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    side: str
+    action: Action
+    done: bool  # False: refused or ignored, `message` says why
+    message: str
+    result: FileResult | None = None
+    capture: Capture | None = None
+
+
+class Session:
+    def __init__(
+        self,
+        source: HostUrl,
+        destination: HostUrl,
+        *,
+        options: TransportOptions,
+        world: SimWorld,
+        captures: CaptureStore,
+        read_only: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.world = world
+        self.captures = captures
+        self.read_only = read_only
+        self.clock = clock
+        self.started = clock()
+        self.timeline = Timeline()
+        self.sides = {
+            "source": Side("source", source, open_transport(source, options, world)),
+            "destination": Side(
+                "destination", destination, open_transport(destination, options, world)
+            ),
+        }
+
+    def now(self) -> float:
+        """Seconds on the shared clock."""
+        return self.clock() - self.started
+
+    # --- connecting and polling ----------------------------------------------------------
+
+    async def attach(self, name: str, device: str | None = None) -> Side:
+        """Connect and pick the device (raises HostError, HostKeyError, DeviceChoiceError)."""
+        side = self.sides[name]
+        await side.transport.connect()
+        chosen, files = await side.transport.resolve_device(device or side.url.device)
+        side.device = chosen
+        side.files = files
+        side.poller = DevicePoller(side.transport, chosen, files)
+        return side
+
+    async def poll(self, name: str) -> PollOutcome:
+        side = self.sides[name]
+        assert side.poller is not None, "attach() first"
+        snap = await side.poller.poll()
+        previous = side.snapshot
+        side.snapshot = snap
+        changed = frozenset(
+            path
+            for path, result in snap.files.items()
+            if previous is None or previous.files.get(path) != result
+        )
+        state = snap.files.get(FileKind.STATE.path)
+        label = snap.state_name if snap.state_name is not None else _unreadable(state)
+        event = self.timeline.observe(name, label, self.now())
+        captured = []
+        for kind in (FileKind.DATA, FileKind.MIGF_DATA):
+            result = snap.files.get(kind.path)
+            if result is not None and result.data is not None:
+                capture = self._capture_if_new(side, kind, result.data, "changed")
+                if capture is not None:
+                    captured.append(capture)
+        return PollOutcome(snap, changed, event, tuple(captured))
+
+    def states(self) -> dict[str, str | None]:
+        return {name: self.timeline.last(name) for name in self.sides}
+
+    def _capture_if_new(
+        self, side: Side, kind: FileKind, text: bytes, reason: str
+    ) -> Capture | None:
+        """Keep the data of a hex-dump file if it differs from what was last kept."""
+        try:
+            data = dump_bytes(parse_file(kind, text))
+        except FormatError:
+            return None
+        if data is None or side.seen_data.get(kind.path) == data:
+            return None
+        side.seen_data[kind.path] = data
+        return self._keep(side, kind.path, data, text, reason)
+
+    def _keep(self, side: Side, path: str, data: bytes, text: bytes | None, reason: str) -> Capture:
+        return self.captures.add(
+            side=side.name,
+            host=str(side.url.without_device),
+            device=side.device or "",
+            file=path,
+            kind="mtty" if is_mtty_data(data) else "acc_vf_data",
+            reason=reason,
+            data=data,
+            text=text,
+            clock=self.now(),
+            states=self.states(),
+        )
+
+    def keep(self, name: str, path: str) -> Capture | None:
+        """Keep the last content of a file of `name` as a capture (the person asked)."""
+        side = self.sides[name]
+        result = side.snapshot.files.get(path) if side.snapshot else None
+        if result is None or result.data is None:
+            return None
+        kind = FileKind.from_path(path)
+        data = result.data
+        if kind is not None and kind.carries_data:
+            with contextlib.suppress(FormatError):
+                data = dump_bytes(parse_file(kind, result.data)) or result.data
+        return self._keep(side, path, data, result.data, "kept")
+
+    # --- actions ------------------------------------------------------------------------
+
+    def action_file(self, name: str, action: Action) -> FileKind | None:
+        layout = self.sides[name].layout
+        return layout.save_file if action is Action.SAVE else layout.io_test_file
+
+    async def act(self, name: str, action: Action) -> ActionOutcome:
+        """Run `action` on one side, unless read-only, already running, or just done."""
+        side = self.sides[name]
+        verb = action.value
+        if self.read_only:
+            return ActionOutcome(
+                name, action, False, f"read-only mode: {verb} on the {name} refused"
+            )
+        if side.device is None:
+            return ActionOutcome(name, action, False, f"{verb}: the {name} is not connected")
+        target = self.action_file(name, action)
+        if target is None:
+            return ActionOutcome(
+                name,
+                action,
+                False,
+                f"{verb}: {side.device} has no driver files for it ({side.layout.value})",
+            )
+        if action in side.busy:
+            return ActionOutcome(name, action, False, f"{verb} on the {name} is still running")
+        last = side.finished_at.get(action)
+        if last is not None and self.clock() - last < ACTION_COOLDOWN:
+            return ActionOutcome(
+                name, action, False, f"{verb} on the {name} repeated at once: ignored"
+            )
+        side.busy.add(action)
+        try:
+            return await self._perform(side, action, target)
+        finally:
+            side.busy.discard(action)
+            side.finished_at[action] = self.clock()
+
+    async def _perform(self, side: Side, action: Action, target: FileKind) -> ActionOutcome:
+        assert side.device is not None
+        result = await side.transport.trigger(side.device, target.path)
+        side.results[action] = result
+        verb = action.value
+        if result.error is not None:
+            return ActionOutcome(
+                side.name, action, True, f"{verb} ({target.short}) failed: {result.error}", result
+            )
+        assert result.data is not None
+        capture = None
+        if action is Action.SAVE and target is FileKind.DEV_DATA:
+            capture = self._capture_action(side, target, result.data)
+        elif action is Action.SAVE and target is FileKind.SAVE:
+            try:
+                saved = parse_save(result.data)
+            except FormatError as exc:
+                return ActionOutcome(side.name, action, True, f"{verb}: {exc}", result)
+            if saved.notice is not Notice.SAVE_OK:
+                return ActionOutcome(
+                    side.name, action, True, f"{verb}: {saved.notice.value}", result
+                )
+            # The 2023 `save` stores the image in the driver; `data` shows it.
+            fresh = (await side.transport.read_files(side.device, [FileKind.DATA.path]))[
+                FileKind.DATA.path
+            ]
+            if fresh.data is not None:
+                capture = self._capture_action(side, FileKind.DATA, fresh.data)
+        text = result.data.decode("ascii", "replace").strip().splitlines()
+        summary = text[-1] if text else "(empty)"
+        kept = f"; kept as {capture.id}" if capture else ""
+        return ActionOutcome(
+            side.name, action, True, f"{verb} ({target.short}): {summary}{kept}", result, capture
+        )
+
+    def _capture_action(self, side: Side, kind: FileKind, text: bytes) -> Capture | None:
+        try:
+            data = dump_bytes(parse_file(kind, text))
+        except FormatError:
+            return None
+        if data is None:
+            return None
+        side.seen_data[kind.path] = data  # polling will not keep the same bytes again
+        return self._keep(side, kind.path, data, text, "save")
+
+    # --- the simulator ------------------------------------------------------------------
+
+    @property
+    def simulated(self) -> bool:
+        return all(s.url.scheme is Scheme.SIM for s in self.sides.values())
+
+    async def migrate(self, scenario: Scenario, narrate: Callable[[MigrationEvent], None]) -> str:
+        """Start a simulated migration of the watched device; returns what happened."""
+        if not self.simulated:
+            return "migrations can be started on the simulated hosts (sim://) only"
+        if self.read_only:
+            return "read-only mode: migration refused"
+        src, dst = self.sides["source"].device, self.sides["destination"].device
+        if src is None or src != dst:
+            return "a simulated migration moves the same device name on both hosts"
+        pair = self.world.pair
+        task = pair.running.get(src)
+        if task is not None and not task.done():
+            return f"a migration of {src} is already running"
+        note = ""
+        device = pair.src.device(src)
+        if device.hung or not device.present or pair.dst.device(src).hung:
+            await self.world.reset()
+            note = "simulator reset (a device was hung or unplugged); "
+        source = self.world.pair.src.device(src)
+        if not scenario.applies_to(source):
+            return f"scenario {scenario.name} does not apply to a {source.driver} device"
+        self.world.pair.start_migration(src, scenario, narrate)
+        return f"{note}migrating {src} from sim-src to sim-dst: scenario {scenario.name}"
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.transport.close() for s in self.sides.values()))
+        await self.world.stop()
+
+
+def _unreadable(result: FileResult | None) -> str:
+    if result is None:
+        return "(no state file)"
+    if result.error is not None:
+        return f"({result.error.kind.value})"
+    return "(unparsable)"

@@ -1,0 +1,444 @@
+"""The live side-by-side view: both devices, their states on one timeline, and the log.
+
+Data flows one way: a worker per side polls through the session and posts a
+Polled message; handlers update the panes, which redraw only what changed.
+A poll is re-armed only after the previous one finished, so a slow or hung
+host never piles up work and never stalls the other pane or the keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+from textual import events, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, RichLog, Static
+
+from sim.migration import MigrationEvent
+from sim.scenarios import SCENARIOS, Scenario
+from vfio_tui.model.hosturl import HostUrl
+from vfio_tui.services.captures import CaptureStore
+from vfio_tui.services.session import Action, Session
+from vfio_tui.transport.base import (
+    DeviceChoiceError,
+    HostError,
+    HostStatus,
+    TransportOptions,
+)
+from vfio_tui.transport.hosts import SimWorld
+from vfio_tui.ui.messages import ActionDone, Attached, LinkChanged, LogLine, Narration, Polled
+from vfio_tui.ui.screens.dialogs import HostKeyScreen, PickerScreen
+from vfio_tui.ui.screens.help import HelpScreen
+from vfio_tui.ui.widgets.pane import DevicePane
+
+SIDES = ("source", "destination")
+INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+DEVICE_ACTIONS = {"save", "save_both", "io_test", "migrate"}
+SIM_ONLY_ACTIONS = {"migrate", "pick_fault"}
+RETRY_ATTACH = 2.0
+
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def while_shown(handler: F) -> F:
+    """Drop a worker's message that arrives after the main screen was taken down (at exit)."""
+
+    @functools.wraps(handler)
+    def wrapper(self: VfioTuiApp, *args: object) -> None:
+        # Textual clears _running first thing when it shuts down.
+        if self._running and self.screen_stack:
+            handler(self, *args)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class VfioTuiApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "vfio-tui"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "save", "⚠Save", id="save"),
+        Binding("S", "save_both", "⚠Save both", id="save-both"),
+        Binding("i", "io_test", "⚠IO test", id="io-test"),
+        Binding("d", "diff", "Diff", id="diff"),
+        Binding("m", "migrate", "⚠Migrate", id="migrate"),
+        Binding("f", "pick_fault", "Fault", id="pick-fault"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("p", "pause", "Pause", id="pause"),
+        Binding("r", "poll_now", "Poll now", id="poll-now"),
+        Binding("plus", "interval(1)", "Slower", id="interval-longer"),
+        Binding("minus", "interval(-1)", "Faster", id="interval-shorter"),
+        Binding("tab", "focus_pane(1)", "Next pane", id="next-pane", priority=True),
+        Binding(
+            "shift+tab", "focus_pane(-1)", "Prev pane", id="prev-pane", priority=True, show=False
+        ),
+    ]
+
+    def __init__(
+        self,
+        source: HostUrl,
+        destination: HostUrl,
+        *,
+        options: TransportOptions | None = None,
+        world: SimWorld | None = None,
+        capture_dir: Path | None = None,
+        read_only: bool = False,
+        interval: float = 0.5,
+        scenario: Scenario | None = None,
+        keymap: dict[str, str] | None = None,
+        theme: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        from vfio_tui.services.captures import default_capture_root
+
+        self.wallclock = wallclock
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(wallclock()))
+        store = CaptureStore(capture_dir or default_capture_root() / stamp)
+        self.session = Session(
+            source,
+            destination,
+            options=options or TransportOptions(),
+            world=world or SimWorld(),
+            captures=store,
+            read_only=read_only,
+            clock=clock,
+        )
+        self.interval = interval
+        self.paused = False
+        self.fault: Scenario = scenario or SCENARIOS["clean"]
+        self._wake = {side: asyncio.Event() for side in SIDES}
+        self._resume = asyncio.Event()
+        self._resume.set()
+        if keymap:
+            self.set_keymap(keymap)
+        if theme:
+            self.theme = theme
+
+    # --- layout -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="topbar")
+        with Horizontal(id="panes"):
+            yield DevicePane("source", id="source")
+            yield DevicePane("destination", id="destination")
+        with Horizontal(id="bottom"):
+            timeline = RichLog(
+                id="timeline", wrap=False, markup=False, max_lines=1000, min_width=20
+            )
+            timeline.border_title = "timeline (shared clock)"
+            yield timeline
+            log = RichLog(id="log", wrap=True, markup=False, max_lines=2000, min_width=20)
+            log.border_title = "log"
+            yield log
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        session = self.session
+        if session.read_only:
+            self.screen.add_class("-readonly")
+        for side in SIDES:
+            pane = self.pane(side)
+            url = session.sides[side].url
+            pane.set_identity(url.label, url.device, None)
+            session.sides[side].transport.on_status = self._status_reporter(side)
+            self.run_worker(
+                self._watch(side),
+                group=f"poll-{side}",
+                exclusive=True,
+                exit_on_error=False,
+                name=f"poll {side}",
+            )
+        self.pane("source").focus()
+        self.set_interval(1.0, self._tick)
+        self._update_topbar()
+        self.log_line(f"captures go to {session.captures.directory}")
+        if session.read_only:
+            self.log_line("read-only mode: save, io_test and migrate are refused")
+
+    def _status_reporter(self, side: str) -> Callable[[HostStatus], None]:
+        def report(status: HostStatus) -> None:
+            self.post_message(LinkChanged(side, status))
+
+        return report
+
+    def pane(self, side: str) -> DevicePane:
+        # The main screen's widgets, whichever screen is on top (help, diff, a dialog).
+        return self._main.query_one(f"#{side}", DevicePane)
+
+    @property
+    def _main(self) -> Screen[object]:
+        return self.screen_stack[0]
+
+    def _update_topbar(self) -> None:
+        session = self.session
+        parts = [
+            "vfio-tui",
+            f"{session.sides['source'].url.label} → {session.sides['destination'].url.label}",
+            f"poll {self.interval:g} s",
+        ]
+        if self.paused:
+            parts.append("PAUSED")
+        if session.read_only:
+            parts.append("READ-ONLY")
+        if session.simulated:
+            parts.append(f"next fault: {self.fault.name}")
+        self._main.query_one("#topbar", Static).update(" │ ".join(parts))
+
+    @while_shown
+    def _tick(self) -> None:
+        now = self.wallclock()
+        for side in SIDES:
+            self.pane(side).tick(now, None if self.paused else self.interval)
+
+    # --- logging ----------------------------------------------------------------------
+
+    def log_line(self, text: str, side: str | None = None) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.wallclock()))
+        clock = self.session.now()
+        who = f"[{side}] " if side else ""
+        self._main.query_one("#log", RichLog).write(f"{stamp} +{clock:.2f}s {who}{text}")
+
+    @while_shown
+    def on_log_line(self, message: LogLine) -> None:
+        self.log_line(message.text, message.side)
+
+    # --- polling ----------------------------------------------------------------------
+
+    async def _watch(self, side: str) -> None:
+        """Attach (answering host key and device questions), then poll until the end."""
+        await self._connect_side(side)
+        self.post_message(Attached(side))
+        while True:
+            await self._resume.wait()
+            outcome = await self.session.poll(side)
+            self.post_message(Polled(side, outcome))
+            wake = self._wake[side]
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.interval)
+
+    async def _connect_side(self, side: str) -> None:
+        from vfio_tui.transport.ssh import HostKeyError  # imported here: asyncssh is heavy
+
+        device: str | None = None
+        while True:
+            try:
+                await self.session.attach(side, device)
+                return
+            except HostKeyError as exc:
+                answer = await self.push_screen_wait(HostKeyScreen(side, exc.problem))
+                if answer == "quit":
+                    self.exit(1)
+                    return
+                transport = self.session.sides[side].transport
+                transport.accept_host_key(exc.problem.fingerprint, save=answer == "always")  # type: ignore[attr-defined]
+                self.post_message(
+                    LogLine(f"host key {exc.problem.fingerprint} accepted ({answer})", side)
+                )
+            except DeviceChoiceError as exc:
+                if not exc.devices:
+                    self.post_message(LogLine(exc.message, side))
+                    await asyncio.sleep(RETRY_ATTACH * 5)
+                    continue
+                url = self.session.sides[side].url
+                choices = [(d, d) for d in exc.devices]
+                picked = await self.push_screen_wait(
+                    PickerScreen(f"{side}: pick a device on {url.label}", choices, exc.message)
+                )
+                if picked is None:
+                    self.exit(1)
+                    return
+                device = picked
+            except HostError as exc:
+                self.post_message(LogLine(exc.message, side))
+                await asyncio.sleep(RETRY_ATTACH)
+
+    @while_shown
+    def on_attached(self, message: Attached) -> None:
+        side = self.session.sides[message.side]
+        self.pane(message.side).set_identity(side.url.label, side.device, side.layout)
+        self.log_line(f"watching {side.device} ({side.layout.short})", message.side)
+
+    @while_shown
+    def on_link_changed(self, message: LinkChanged) -> None:
+        self.pane(message.side).set_status(message.status)
+        if message.status.message:
+            self.log_line(message.status.describe(), message.side)
+
+    @while_shown
+    def on_polled(self, message: Polled) -> None:
+        outcome = message.outcome
+        pane = self.pane(message.side)
+        pane.show_snapshot(outcome.snapshot, self.session.timeline.last_readable(message.side))
+        pane.tick(self.wallclock(), self.interval)
+        if outcome.event is not None:
+            event = outcome.event
+            who = "src" if event.side == "source" else "      dst"
+            self._main.query_one("#timeline", RichLog).write(
+                f"{event.at:8.2f}s {who} {event.state}"
+            )
+            if event.previous is not None:
+                self.log_line(f"state {event.previous} -> {event.state}", message.side)
+        for capture in outcome.captures:
+            self.log_line(
+                f"kept {capture.file} ({capture.size} bytes) as {capture.id}", message.side
+            )
+
+    # --- actions ----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in SIM_ONLY_ACTIONS and not self.session.simulated:
+            return False  # hidden: only the simulator can migrate
+        if action in DEVICE_ACTIONS and self.session.read_only:
+            return None  # shown disabled; on_key says why when pressed
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A key of a disabled device action: say it was refused, and why."""
+        binding = self.screen.active_bindings.get(event.key)
+        if (
+            binding is not None
+            and not binding.enabled
+            and binding.binding.action in (DEVICE_ACTIONS)
+        ):
+            message = f"read-only mode: {binding.binding.description.lstrip('⚠')} refused"
+            self.notify(message, severity="warning")
+            self.log_line(message)
+            event.stop()
+
+    def _focused_side(self) -> str:
+        focused = self.focused
+        while focused is not None and not isinstance(focused, DevicePane):
+            focused = focused.parent  # type: ignore[assignment]
+        return focused.side if isinstance(focused, DevicePane) else "source"
+
+    def action_focus_pane(self, step: int) -> None:
+        current = SIDES.index(self._focused_side())
+        self.pane(SIDES[(current + step) % len(SIDES)]).focus()
+
+    def action_save(self) -> None:
+        self._act(self._focused_side(), Action.SAVE)
+
+    def action_save_both(self) -> None:
+        for side in SIDES:
+            self._act(side, Action.SAVE)
+
+    def action_io_test(self) -> None:
+        self._act(self._focused_side(), Action.IO_TEST)
+
+    def _act(self, side: str, action: Action) -> None:
+        self.run_worker(
+            self._perform(side, action), group=f"action-{side}-{action.value}", exit_on_error=False
+        )
+
+    async def _perform(self, side: str, action: Action) -> None:
+        self.post_message(ActionDone(await self.session.act(side, action)))
+
+    @while_shown
+    def on_action_done(self, message: ActionDone) -> None:
+        outcome = message.outcome
+        kind = self.session.action_file(outcome.side, outcome.action)
+        if outcome.done:
+            self.pane(outcome.side).show_action(outcome, kind)
+        else:
+            self.notify(outcome.message, severity="warning")
+        self.log_line(outcome.message, outcome.side)
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            self._resume.clear()
+        else:
+            self._resume.set()
+        self.screen.set_class(self.paused, "-paused")
+        self.log_line("polling paused" if self.paused else "polling resumed")
+        self._update_topbar()
+
+    def action_poll_now(self) -> None:
+        if self.paused:
+            self.action_pause()
+        for wake in self._wake.values():
+            wake.set()
+
+    def action_interval(self, step: int) -> None:
+        nearest = min(range(len(INTERVALS)), key=lambda i: abs(INTERVALS[i] - self.interval))
+        index = max(0, min(len(INTERVALS) - 1, nearest + step))
+        self.interval = INTERVALS[index]
+        self.log_line(f"poll interval {self.interval:g} s")
+        self._update_topbar()
+
+    def action_migrate(self) -> None:
+        self.run_worker(self._migrate(), group="migrate", exclusive=True, exit_on_error=False)
+
+    async def _migrate(self) -> None:
+        def narrate(event: MigrationEvent) -> None:
+            self.post_message(Narration(event))
+
+        self.post_message(LogLine(await self.session.migrate(self.fault, narrate)))
+
+    @while_shown
+    def on_narration(self, message: Narration) -> None:
+        event = message.event
+        self.log_line(f"sim {event.actor}: {event.text}")
+
+    @work(group="pick-fault", exclusive=True)
+    async def action_pick_fault(self) -> None:
+        choices = [(name, f"{name}: {s.summary}") for name, s in SCENARIOS.items()]
+        picked = await self.push_screen_wait(
+            PickerScreen("Fault for the next migration (then press m)", choices)
+        )
+        if picked is not None:
+            self.fault = SCENARIOS[picked]
+            self.log_line(f"next migration: {picked}")
+            self._update_topbar()
+
+    def action_diff(self) -> None:
+        from vfio_tui.ui.screens.diff import DiffScreen
+
+        self.push_screen(DiffScreen(self.session.captures))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(list(self.key_table())))
+
+    def key_table(self) -> Iterable[tuple[str, str, str, bool]]:
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding) and binding.id is not None
+            keys = self._keymap.get(binding.id, binding.key)
+            device = binding.action.split("(")[0] in DEVICE_ACTIONS
+            yield keys, binding.description.lstrip("⚠"), binding.id, device
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            name = binding.action.split("(")[0]
+            if not self.check_action(name, ()):
+                continue
+            label = binding.description.lstrip("⚠")
+            yield SystemCommand(
+                label,
+                f"key {binding.key} (id {binding.id})",
+                lambda action=binding.action: self.run_action(action),
+            )
+
+    async def action_quit(self) -> None:
+        self.workers.cancel_all()
+        await self.session.close()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        self.workers.cancel_all()

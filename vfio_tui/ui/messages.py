@@ -1,0 +1,48 @@
+"""Messages from the workers to the screen: small, immutable, one way."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from sim.migration import MigrationEvent
+from vfio_tui.services.session import ActionOutcome, PollOutcome
+from vfio_tui.transport.base import HostStatus
+
+
+class Polled(Message):
+    def __init__(self, side: str, outcome: PollOutcome) -> None:
+        super().__init__()
+        self.side = side
+        self.outcome = outcome
+
+
+class Attached(Message):
+    def __init__(self, side: str) -> None:
+        super().__init__()
+        self.side = side
+
+
+class LinkChanged(Message):
+    def __init__(self, side: str, status: HostStatus) -> None:
+        super().__init__()
+        self.side = side
+        self.status = status
+
+
+class ActionDone(Message):
+    def __init__(self, outcome: ActionOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+class Narration(Message):
+    def __init__(self, event: MigrationEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class LogLine(Message):
+    def __init__(self, text: str, side: str | None = None) -> None:
+        super().__init__()
+        self.text = text
+        self.side = side

@@ -1,0 +1,273 @@
+"""One side of the migration: a device's state, attributes and data, live."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+
+from vfio_tui.model.explain import explain_state
+from vfio_tui.model.formats import FeaturesFile, FormatError
+from vfio_tui.model.layout import FileKind, Layout
+from vfio_tui.model.snapshot import DeviceSnapshot, FileResult, ReadErrorKind
+from vfio_tui.services.session import ActionOutcome
+from vfio_tui.transport.base import HostStatus, LinkState
+from vfio_tui.ui import render
+
+STALE_AFTER = 3.0  # polls missed before a pane counts as stale
+
+
+class StateBanner(Static):
+    """The migration state, large, in words and colour (never colour alone)."""
+
+    def show(self, snapshot: DeviceSnapshot, last_seen: str | None, layout: Layout) -> None:
+        parsed = snapshot.state
+        result = snapshot.file(FileKind.STATE)
+        classes = ("-running", "-transfer", "-stopped", "-error", "-unknown")
+        self.remove_class(*classes)
+        if parsed is not None and parsed.state is not None:
+            symbol, css = render.STATE_LOOK[parsed.state]
+            self.add_class(css)
+            line = Text(f"{symbol} {parsed.label}", style="bold")
+            line.append(f" · {parsed.state.meaning}", style="not bold")
+            note = parsed.note or explain_state(parsed.label, layout)
+            if note:
+                line.append(f"\n{note}", style="italic not bold")
+            self.update(line)
+            return
+        self.add_class("-unknown")
+        if parsed is not None:  # "Invalid"
+            self.update(Text(f"? {parsed.label}  {parsed.note}", style="bold"))
+            return
+        if result is not None and result.error is not None:
+            word = "BLOCKED" if result.error.kind is ReadErrorKind.TIMED_OUT else "UNREADABLE"
+            since = f"  last seen {last_seen}" if last_seen else ""
+            self.update(Text(f"? {word}{since}", style="bold"))
+            return
+        self.update(Text("? no state yet", style="bold"))
+
+
+class DataView(Widget):
+    """struct acc_vf_data field by field; the raw bytes beside them when the pane is wide."""
+
+    DEFAULT_CSS = "DataView { height: auto; }"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._title: Text = Text()
+        self._data: bytes | None = None
+        self._lines: list[Text] = []
+
+    def show(self, title: Text, data: bytes | None, lines: list[Text]) -> None:
+        if (title, data, lines) == (self._title, self._data, self._lines):
+            return
+        self._title, self._data, self._lines = title, data, lines
+        self.refresh(layout=True)
+
+    def render(self) -> RenderableType:
+        parts: list[RenderableType] = [self._title, *self._lines]
+        if self._data is not None:
+            parts.append(render.data_table(self._data, self.size.width or 40))
+        return Group(*parts)
+
+
+class DevicePane(Vertical, can_focus=True):
+    """Source or destination: header, link, state, then the device's files decoded."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "scroll(1)", "Scroll down", show=False, id="pane-down"),
+        Binding("up,k", "scroll(-1)", "Scroll up", show=False, id="pane-up"),
+        Binding("pagedown", "scroll(10)", "Page down", show=False, id="pane-page-down"),
+        Binding("pageup", "scroll(-10)", "Page up", show=False, id="pane-page-up"),
+    ]
+
+    def __init__(self, side: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.side = side
+        self.border_title = side.upper()
+        self.last_good: float | None = None
+        self.status = HostStatus()
+        self._shown: dict[str, FileResult | None] = {}
+        self._layout: Layout = Layout.CORE
+        self._saved: tuple[FileKind, FileResult] | None = None
+
+    def on_mount(self) -> None:
+        self.query_one("#actions", Static).display = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("connecting…", classes="identity")
+        yield Static("", classes="link")
+        yield StateBanner("? connecting", classes="-unknown")
+        # Most wanted first: what an action just said, what fails, then the data.
+        with VerticalScroll():
+            yield Static("", id="actions", classes="section")
+            yield Static("", id="errors", classes="section")
+            yield Static("", id="attributes", classes="section")
+            yield DataView(id="data", classes="section")
+            yield Static("", id="features", classes="section")
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one(VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    # --- identity and link ------------------------------------------------------------
+
+    def set_identity(self, host: str, device: str | None, layout: Layout | None) -> None:
+        self.border_title = f"{self.side.upper()} {host}"
+        if layout is not None:
+            self._layout = layout
+        parts = [device or "(choosing a device)"]
+        if layout is not None:
+            parts.append(layout.short)
+        self.query_one(".identity", Static).update(" · ".join(parts))
+
+    def set_status(self, status: HostStatus) -> None:
+        self.status = status
+        if status.last_good_read is not None:
+            self.last_good = status.last_good_read
+        self.tick(time.time(), None)
+
+    def tick(self, now: float, interval: float | None) -> None:
+        """Refresh the link line: connection state and the age of the last good read."""
+        status = self.status
+        marks = {
+            LinkState.CONNECTED: "●",
+            LinkState.CONNECTING: "◌",
+            LinkState.RETRYING: "◌",
+            LinkState.FAILED: "✗",
+            LinkState.CLOSED: "✗",
+        }
+        text = f"{marks[status.state]} {status.describe()}"
+        stale = status.state is not LinkState.CONNECTED
+        if self.last_good is not None:
+            age = max(0.0, now - self.last_good)
+            text += f" · last read {_age(age)} ago"
+            if interval is not None and age > max(STALE_AFTER * interval, 2.0):
+                stale = True
+        if stale and self.last_good is not None:
+            text = f"STALE · {text}"
+        self.set_class(stale and self.last_good is not None, "-stale")
+        self.query_one(".link", Static).update(text)
+
+    # --- content ----------------------------------------------------------------------
+
+    def show_snapshot(self, snapshot: DeviceSnapshot, last_seen: str | None) -> None:
+        """Update only the sections whose files changed."""
+        files = dict(snapshot.files)
+        self.last_good = snapshot.taken_at
+        banner_input = files.get(FileKind.STATE.path)
+        if self._shown.get("state") != banner_input or banner_input is None:
+            self.query_one(StateBanner).show(snapshot, last_seen, self._layout)
+        features = files.get(FileKind.FEATURES.path)
+        if self._shown.get("features") != features:
+            self.query_one("#features", Static).update(self._features(features))
+        self._show_attributes(files)
+        self._show_data(files)
+        self._show_errors(files)
+        self._shown = {**files, "state": banner_input, "features": features}
+
+    def _features(self, result: FileResult | None) -> RenderableType:
+        title = render.section_title("features")
+        if result is None:
+            return Group(title, Text("(no features file: kernels before 6.18)", style="dim"))
+        if result.data is None:
+            return Group(title, render.error_line(FileKind.FEATURES.path, result))
+        parsed = render.parse_or_error(FileKind.FEATURES, result.data)
+        if not isinstance(parsed, FeaturesFile):
+            return Group(title, Text(f"MALFORMED: {parsed}"))
+        return Group(title, render.features(parsed))
+
+    def _show_attributes(self, files: dict[str, FileResult]) -> None:
+        lines: list[Text] = []
+        for kind in (FileKind.ATTR, FileKind.MIGF_DATA):
+            result = files.get(kind.path)
+            if result is not None and result.data is not None:
+                parsed = render.parse_or_error(kind, result.data)
+                if not isinstance(parsed, FormatError):
+                    lines += render.attributes(kind, parsed)
+        if self._saved is not None and self._saved[1].data is not None:
+            kind, result = self._saved
+            parsed = render.parse_or_error(kind, result.data or b"")
+            if kind is FileKind.DEV_DATA and not isinstance(parsed, FormatError):
+                lines += render.attributes(kind, parsed)
+        widget = self.query_one("#attributes", Static)
+        if lines:
+            widget.update(Group(render.section_title("attributes"), *lines))
+            widget.display = True
+        else:
+            widget.display = False
+
+    def _show_data(self, files: dict[str, FileResult]) -> None:
+        view = self.query_one(DataView)
+        kind = self._layout.data_file
+        if kind is None:
+            if self._saved is None:
+                view.show(
+                    render.section_title("migration data"),
+                    None,
+                    [Text("this driver shows no migration data in debugfs", style="dim")],
+                )
+            return
+        result = files.get(kind.path)
+        if self._saved is not None and self._saved[0] is FileKind.DEV_DATA:
+            saved = self._saved[1]
+            parsed = render.parse_or_error(FileKind.DEV_DATA, saved.data or b"")
+            if saved.data is not None and not isinstance(parsed, FormatError):
+                title = render.section_title("dev_data", "live registers (match header is zero)")
+                view.show(title, render.data_of(FileKind.DEV_DATA, parsed), [])
+                return
+        title = render.section_title(kind.short, "migration data")
+        if result is None:
+            view.show(title, None, [Text("not read yet", style="dim")])
+        elif result.data is None:
+            view.show(title, None, [render.error_line(kind.path, result)])
+        else:
+            parsed = render.parse_or_error(kind, result.data)
+            if isinstance(parsed, FormatError):
+                view.show(title, None, [Text(f"MALFORMED: {parsed}")])
+            elif render.not_migrated(parsed):
+                view.show(title, None, [Text("device not migrated! (nothing saved yet)")])
+            else:
+                view.show(title, render.data_of(kind, parsed), [])
+
+    def _show_errors(self, files: dict[str, FileResult]) -> None:
+        data_path = self._layout.data_file.path if self._layout.data_file else None
+        lines = [
+            render.error_line(path, result)
+            for path, result in files.items()
+            if result.error is not None and path != data_path
+        ]
+        widget = self.query_one("#errors", Static)
+        if lines:
+            widget.update(Group(render.section_title("errors"), *lines))
+        widget.display = bool(lines)
+
+    def show_action(self, outcome: ActionOutcome, kind: FileKind | None) -> None:
+        if outcome.result is not None and kind is not None:
+            if kind in (FileKind.DEV_DATA, FileKind.SAVE):
+                self._saved = (kind, outcome.result)
+            line = render.one_line_result(kind, outcome.result)
+        else:
+            line = Text(outcome.message)
+        when = time.strftime("%H:%M:%S")
+        widget = self.query_one("#actions", Static)
+        widget.update(Group(render.section_title("last action", when), line))
+        widget.display = True
+        self.query_one(VerticalScroll).scroll_home(animate=False)
+        if self._shown:
+            self._show_attributes({k: v for k, v in self._shown.items() if v is not None})
+            self._show_data({k: v for k, v in self._shown.items() if v is not None})
+
+
+def _age(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
