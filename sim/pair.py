@@ -17,15 +17,25 @@ from sim.hisi_acc import HisiAccDevice, HisiLayout
 from sim.host import SimHost
 from sim.migration import Migration, MigrationEvent, Outcome
 from sim.mtty import MttyDevice
+from sim.names import (
+    DEFAULT_DEVICE,
+    HISI_2023_DEVICE,
+    HISI_MAINLINE_DEVICE,
+    MTTY_DEVICE,
+    NON_MIGRATABLE_DEVICE,
+)
 from sim.pace import Pace
 from sim.scenarios import SCENARIOS, Scenario
 
-HISI_MAINLINE_DEVICE = "0000:3b:00.2"
-HISI_2023_DEVICE = "0000:3d:00.2"
-MTTY_DEVICE = "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
-NON_MIGRATABLE_DEVICE = "0000:5e:00.1"
-DEFAULT_DEVICE = HISI_MAINLINE_DEVICE
-HOST_NAMES = ("src", "dst")
+__all__ = [
+    "DEFAULT_DEVICE",
+    "HISI_2023_DEVICE",
+    "HISI_MAINLINE_DEVICE",
+    "MTTY_DEVICE",
+    "NON_MIGRATABLE_DEVICE",
+    "SimPair",
+    "default_pair",
+]
 
 
 def _host(name: str, pace: Pace) -> SimHost:

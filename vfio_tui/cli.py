@@ -19,16 +19,18 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sim.pace import Pace
-from sim.pair import DEFAULT_DEVICE
-from sim.scenarios import SCENARIOS, scenario
+from sim.names import DEFAULT_DEVICE
 from vfio_tui.model.hosturl import HostUrl, Scheme, UrlError, parse_host_url
 from vfio_tui.model.layout import poll_files
 from vfio_tui.model.snapshot import DeviceSnapshot
-from vfio_tui.services.sidebyside import Side, render_side_by_side
 from vfio_tui.transport.base import HostError, HostTransport, TransportOptions
 from vfio_tui.transport.hosts import SimWorld, open_transport
+
+if TYPE_CHECKING:
+    from sim.scenarios import Scenario
+    from vfio_tui.ui.app import VfioTuiApp
 
 EXIT_OK, EXIT_UNREAD, EXIT_USAGE = 0, 1, 2
 
@@ -41,10 +43,18 @@ def _url(text: str) -> HostUrl:
 
 
 def _scenario_name(text: str) -> str:
+    from sim.scenarios import scenario
+
     try:
         return scenario(text).name
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _scenario(name: str | None) -> Scenario | None:
+    from sim.scenarios import scenario
+
+    return scenario(name) if name else None
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +96,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         type=_scenario_name,
         metavar="NAME",
         help="simulated hosts only: the fault for the simulated migration "
-        f"({', '.join(SCENARIOS)})",
+        "(`vfio-sim scenarios` lists them)",
     )
 
 
@@ -145,6 +155,9 @@ async def read_side(transport: HostTransport, url: HostUrl) -> SideResult:
 
 
 async def take_snapshots(args: argparse.Namespace) -> list[SideResult]:
+    from sim.pace import Pace
+    from sim.scenarios import scenario
+
     world = SimWorld(Pace.instant())
     urls: list[HostUrl] = [args.src, args.dst]
     if args.scenario is not None:
@@ -179,6 +192,8 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
         out = {"source": sides[0].to_json(), "destination": sides[1].to_json()}
         print(json.dumps(out, indent=2))
     else:
+        from vfio_tui.services.sidebyside import Side, render_side_by_side
+
         width = shutil.get_terminal_size((80, 24)).columns
         columns = []
         for name, side in zip(("SOURCE", "DESTINATION"), sides, strict=True):
@@ -195,6 +210,13 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
 
 
 def cmd_app(argv: Sequence[str]) -> int:
+    app, mouse = build_app(argv)
+    app.run(mouse=mouse)
+    return app.return_code or 0
+
+
+def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
+    """The live view as the command line and the config file ask for it (and mouse or not)."""
     from pathlib import Path
 
     from vfio_tui.config import ConfigError, load_config
@@ -272,12 +294,11 @@ def cmd_app(argv: Sequence[str]) -> int:
         capture_dir=capture_dir,
         read_only=args.read_only or config.read_only,
         interval=interval,
-        scenario=scenario(args.scenario) if args.scenario else None,
+        scenario=_scenario(args.scenario),
         keymap=config.keymap,
         theme=args.theme or config.theme,
     )
-    result = app.run(mouse=not args.no_mouse)
-    return int(result or 0)
+    return app, not args.no_mouse
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,8 @@ from sim.sshserver import ServerFaults, SimSshServer
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.model.snapshot import ReadErrorKind
 from vfio_tui.transport.base import HostError, LinkState, TransportOptions
-from vfio_tui.transport.ssh import HostKeyError, SshTransport
+from vfio_tui.transport.hostkeys import HostKeyError
+from vfio_tui.transport.ssh import SshTransport
 
 DEV = HISI_MAINLINE_DEVICE
 POLL = ["state", "features", "hisi_acc/migf_data"]

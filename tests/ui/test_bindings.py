@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE, MTTY_DEVICE
 from tests.ui.helpers import DEV, attached, log_text, make_app, pane_text, screen_text, wait_for
@@ -199,3 +201,16 @@ async def test_mtty_pane_has_no_driver_files(tmp_path: Path) -> None:
         assert "shows no migration data" in text
         await pilot.press("s")
         await wait_for(pilot, lambda: "has no driver files" in log_text(app))
+
+
+async def test_no_color_keeps_every_state_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(tmp_path, theme="ansi-dark")
+    assert app.no_color
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await wait_for(pilot, lambda: "▶ RUNNING" in pane_text(app, "source"))
+        assert "✗ ERROR" in pane_text(app, "destination")
+        assert "[x]stop-copy" in pane_text(app, "source")

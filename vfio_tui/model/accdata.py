@@ -228,9 +228,9 @@ def decode_fields(data: bytes) -> list[DecodedField]:
 def acc_data_size_words(length: int) -> str:
     """What a migration data length means for hisi_acc."""
     if length == ACC_VF_DATA_SIZE:
-        return "full device state (176 bytes)"
+        return "full device state"
     if length == QM_MATCH_SIZE:
-        return "match data only (40 bytes): the guest driver was not loaded"
+        return "match data only: the guest driver was not loaded"
     return f"{length} bytes: neither 40 (match only) nor 176 (full)"
 
 

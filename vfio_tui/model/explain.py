@@ -13,10 +13,7 @@ from vfio_tui.model.layout import FileKind, Layout
 from vfio_tui.model.snapshot import ReadError, ReadErrorKind
 
 _BY_FILE: dict[tuple[int, FileKind], str] = {
-    (errno.EAGAIN, FileKind.MIGF_DATA): (
-        "no migration has completed on this device yet (migf_data is filled at "
-        "STOP_COPY -> STOP on the source and RESUMING -> STOP on the destination)"
-    ),
+    (errno.EAGAIN, FileKind.MIGF_DATA): "no migration has completed on this device yet",
     (errno.EINVAL, FileKind.DEV_DATA): "the device is not opened: no VM (QEMU) is using it",
     (errno.EINVAL, FileKind.CMD_STATE): (
         "the device is not opened, or its mailbox reads 0xffffffff (mailbox not ready)"

@@ -15,10 +15,12 @@ import errno as errno_module
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vfio_tui.model.formats import FormatError, StateFile, parse_file, parse_state
 from vfio_tui.model.layout import FileKind, Layout, detect_layout
+
+if TYPE_CHECKING:
+    from vfio_tui.model.formats import FormatError, StateFile
 
 
 class ReadErrorKind(enum.Enum):
@@ -131,6 +133,8 @@ class DeviceSnapshot:
     @property
     def state(self) -> StateFile | None:
         """The parsed `state` file, or None if it could not be read or parsed."""
+        from vfio_tui.model.formats import FormatError, parse_state
+
         result = self.file(FileKind.STATE)
         if result is None or result.data is None:
             return None
@@ -147,6 +151,8 @@ class DeviceSnapshot:
 
     def parsed(self, kind: FileKind) -> object | FormatError | None:
         """The parsed content of a file; the FormatError if it is not the kernel's text."""
+        from vfio_tui.model.formats import FormatError, parse_file
+
         result = self.file(kind)
         if result is None or result.data is None:
             return None

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,8 +118,9 @@ def _write_atomically(path: Path, data: bytes) -> None:
 class CaptureStore:
     """A directory of captures (one per session by default)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, now: Callable[[], float] = time.time) -> None:
         self.directory = directory
+        self.now = now
         self._counter = 0
 
     def add(
@@ -137,7 +138,7 @@ class CaptureStore:
         states: Mapping[str, str | None],
     ) -> Capture:
         self.directory.mkdir(parents=True, exist_ok=True)
-        now = time.time()
+        now = self.now()
         self._counter += 1
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
         slug = re.sub(r"[^a-z0-9_]", "_", file.rsplit("/", 1)[-1].lower())

@@ -15,9 +15,8 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sim.migration import MigrationEvent
-from sim.scenarios import Scenario
 from vfio_tui.model.accdata import is_mtty_data
 from vfio_tui.model.formats import FormatError, Notice, dump_bytes, parse_file, parse_save
 from vfio_tui.model.hosturl import HostUrl, Scheme
@@ -28,6 +27,10 @@ from vfio_tui.services.captures import Capture, CaptureStore
 from vfio_tui.services.poller import DevicePoller
 from vfio_tui.transport.base import HostTransport, TransportOptions
 from vfio_tui.transport.hosts import SimWorld, open_transport
+
+if TYPE_CHECKING:
+    from sim.migration import MigrationEvent
+    from sim.scenarios import Scenario
 
 ACTION_COOLDOWN = 0.6  # a second press of the same action within this is a key repeat
 
@@ -85,12 +88,13 @@ class Session:
         captures: CaptureStore,
         read_only: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        started: float | None = None,
     ) -> None:
         self.world = world
         self.captures = captures
         self.read_only = read_only
         self.clock = clock
-        self.started = clock()
+        self.started = clock() if started is None else started
         self.timeline = Timeline()
         self.sides = {
             "source": Side("source", source, open_transport(source, options, world)),
@@ -132,7 +136,7 @@ class Session:
         captured = []
         for kind in (FileKind.DATA, FileKind.MIGF_DATA):
             result = snap.files.get(kind.path)
-            if result is not None and result.data is not None:
+            if kind.path in changed and result is not None and result.data is not None:
                 capture = self._capture_if_new(side, kind, result.data, "changed")
                 if capture is not None:
                     captured.append(capture)

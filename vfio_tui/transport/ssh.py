@@ -16,7 +16,6 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
@@ -32,6 +31,7 @@ from vfio_tui.transport.base import (
     timed_out,
     too_large,
 )
+from vfio_tui.transport.hostkeys import HostKeyError, HostKeyProblem
 from vfio_tui.transport.reader_protocol import (
     SCRIPT,
     FileAnswer,
@@ -51,39 +51,6 @@ BACKOFF_MAX = 30.0
 MAX_LINE = 4 * MAX_FILE_BYTES  # base64 of the largest file, with room to spare
 KEEPALIVE_INTERVAL = 10.0
 KEEPALIVE_COUNT_MAX = 3
-
-
-@dataclass(frozen=True)
-class HostKeyProblem:
-    """A host key that is not in known_hosts (unknown) or differs from it (changed)."""
-
-    host: str
-    port: int
-    fingerprint: str  # SHA256:...
-    key_line: str  # what `always` appends to known_hosts
-    changed: bool
-    known_hosts: str
-
-    def describe(self) -> str:
-        where = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
-        if self.changed:
-            return (
-                f"HOST KEY CHANGED for {where}: it now offers {self.fingerprint}, which is not "
-                f"the key recorded in {self.known_hosts}. This can mean someone is intercepting "
-                "the connection, or that the host was reinstalled. Check the fingerprint with "
-                "the host's administrator before accepting it."
-            )
-        return (
-            f"unknown host key for {where}: {self.fingerprint} is not in {self.known_hosts}. "
-            "Check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and accept "
-            f"it with --accept-host-key {self.fingerprint}"
-        )
-
-
-class HostKeyError(HostError):
-    def __init__(self, problem: HostKeyProblem) -> None:
-        super().__init__(ReadErrorKind.PERMISSION_DENIED, problem.describe())
-        self.problem = problem
 
 
 def default_known_hosts() -> str:

@@ -14,7 +14,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -23,22 +23,23 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
-from sim.migration import MigrationEvent
-from sim.scenarios import SCENARIOS, Scenario
-from vfio_tui.model.hosturl import HostUrl
-from vfio_tui.services.captures import CaptureStore
-from vfio_tui.services.session import Action, Session
+from vfio_tui.model.hosturl import HostUrl, Scheme
 from vfio_tui.transport.base import (
     DeviceChoiceError,
     HostError,
     HostStatus,
     TransportOptions,
 )
-from vfio_tui.transport.hosts import SimWorld
+from vfio_tui.transport.hostkeys import HostKeyError
 from vfio_tui.ui.messages import ActionDone, Attached, LinkChanged, LogLine, Narration, Polled
 from vfio_tui.ui.screens.dialogs import HostKeyScreen, PickerScreen
-from vfio_tui.ui.screens.help import HelpScreen
 from vfio_tui.ui.widgets.pane import DevicePane
+
+if TYPE_CHECKING:  # these load on first use, after the first paint
+    from sim.migration import MigrationEvent
+    from sim.scenarios import Scenario
+    from vfio_tui.services.session import Action, Session
+    from vfio_tui.transport.hosts import SimWorld
 
 SIDES = ("source", "destination")
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -103,23 +104,17 @@ class VfioTuiApp(App[int]):
         wallclock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
-        from vfio_tui.services.captures import default_capture_root
-
+        self.urls = {"source": source, "destination": destination}
+        self.read_only = read_only
+        self.simulated = all(url.scheme is Scheme.SIM for url in self.urls.values())
+        self.clock = clock
         self.wallclock = wallclock
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(wallclock()))
-        store = CaptureStore(capture_dir or default_capture_root() / stamp)
-        self.session = Session(
-            source,
-            destination,
-            options=options or TransportOptions(),
-            world=world or SimWorld(),
-            captures=store,
-            read_only=read_only,
-            clock=clock,
-        )
+        self.started = clock()
+        self._session_args = (options, world, capture_dir)
+        self._early_log: list[str] = []
         self.interval = interval
         self.paused = False
-        self.fault: Scenario = scenario or SCENARIOS["clean"]
+        self.fault = scenario.name if scenario else "clean"  # for the next migration
         self._wake = {side: asyncio.Event() for side in SIDES}
         self._resume = asyncio.Event()
         self._resume.set()
@@ -127,6 +122,31 @@ class VfioTuiApp(App[int]):
             self.set_keymap(keymap)
         if theme:
             self.theme = theme
+
+    @functools.cached_property
+    def session(self) -> Session:
+        """Made on first use, after the first frame: the first paint does not wait for it."""
+        from vfio_tui.services.captures import CaptureStore, default_capture_root
+        from vfio_tui.services.session import Session
+        from vfio_tui.transport.hosts import SimWorld
+
+        options, world, capture_dir = self._session_args
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.wallclock()))
+        directory = capture_dir or default_capture_root() / stamp
+        session = Session(
+            self.urls["source"],
+            self.urls["destination"],
+            options=options or TransportOptions(),
+            world=world or SimWorld(),
+            captures=CaptureStore(directory, now=self.wallclock),
+            read_only=self.read_only,
+            clock=self.clock,
+            started=self.started,
+        )
+        for side in SIDES:
+            session.sides[side].transport.on_status = self._status_reporter(side)
+        self.log_line(f"captures go to {session.captures.directory}")
+        return session
 
     # --- layout -----------------------------------------------------------------------
 
@@ -147,27 +167,29 @@ class VfioTuiApp(App[int]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        session = self.session
-        if session.read_only:
+        if self.read_only:
             self.screen.add_class("-readonly")
         for side in SIDES:
-            pane = self.pane(side)
-            url = session.sides[side].url
-            pane.set_identity(url.label, url.device, None)
-            session.sides[side].transport.on_status = self._status_reporter(side)
-            self.run_worker(
-                self._watch(side),
-                group=f"poll-{side}",
-                exclusive=True,
-                exit_on_error=False,
-                name=f"poll {side}",
-            )
+            url = self.urls[side]
+            self.pane(side).set_identity(url.label, url.device, None)
+            self.call_after_refresh(self._start_watching, side)  # first paint, then polls
         self.pane("source").focus()
+        log = self._main.query_one("#log", RichLog)
+        for line in self._early_log:
+            log.write(line)
         self.set_interval(1.0, self._tick)
         self._update_topbar()
-        self.log_line(f"captures go to {session.captures.directory}")
-        if session.read_only:
+        if self.read_only:
             self.log_line("read-only mode: save, io_test and migrate are refused")
+
+    def _start_watching(self, side: str) -> None:
+        self.run_worker(
+            self._watch(side),
+            group=f"poll-{side}",
+            exclusive=True,
+            exit_on_error=False,
+            name=f"poll {side}",
+        )
 
     def _status_reporter(self, side: str) -> Callable[[HostStatus], None]:
         def report(status: HostStatus) -> None:
@@ -184,18 +206,17 @@ class VfioTuiApp(App[int]):
         return self.screen_stack[0]
 
     def _update_topbar(self) -> None:
-        session = self.session
         parts = [
             "vfio-tui",
-            f"{session.sides['source'].url.label} → {session.sides['destination'].url.label}",
+            f"{self.urls['source'].label} → {self.urls['destination'].label}",
             f"poll {self.interval:g} s",
         ]
         if self.paused:
             parts.append("PAUSED")
-        if session.read_only:
+        if self.read_only:
             parts.append("READ-ONLY")
-        if session.simulated:
-            parts.append(f"next fault: {self.fault.name}")
+        if self.simulated:
+            parts.append(f"next fault: {self.fault}")
         self._main.query_one("#topbar", Static).update(" │ ".join(parts))
 
     @while_shown
@@ -208,9 +229,16 @@ class VfioTuiApp(App[int]):
 
     def log_line(self, text: str, side: str | None = None) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.wallclock()))
-        clock = self.session.now()
+        clock = self.clock() - self.started
         who = f"[{side}] " if side else ""
-        self._main.query_one("#log", RichLog).write(f"{stamp} +{clock:.2f}s {who}{text}")
+        line = f"{stamp} +{clock:.2f}s {who}{text}"
+        logs = (
+            list(self.screen_stack[0].query("#log").results(RichLog)) if self.screen_stack else []
+        )
+        if not logs:
+            self._early_log.append(line)  # before the screen exists: shown at mount
+        for log in logs:
+            log.write(line)
 
     @while_shown
     def on_log_line(self, message: LogLine) -> None:
@@ -232,8 +260,6 @@ class VfioTuiApp(App[int]):
                 await asyncio.wait_for(wake.wait(), self.interval)
 
     async def _connect_side(self, side: str) -> None:
-        from vfio_tui.transport.ssh import HostKeyError  # imported here: asyncssh is heavy
-
         device: str | None = None
         while True:
             try:
@@ -242,7 +268,7 @@ class VfioTuiApp(App[int]):
             except HostKeyError as exc:
                 answer = await self.push_screen_wait(HostKeyScreen(side, exc.problem))
                 if answer == "quit":
-                    self.exit(1)
+                    self.exit(1, return_code=1)
                     return
                 transport = self.session.sides[side].transport
                 transport.accept_host_key(exc.problem.fingerprint, save=answer == "always")  # type: ignore[attr-defined]
@@ -260,7 +286,7 @@ class VfioTuiApp(App[int]):
                     PickerScreen(f"{side}: pick a device on {url.label}", choices, exc.message)
                 )
                 if picked is None:
-                    self.exit(1)
+                    self.exit(1, return_code=1)
                     return
                 device = picked
             except HostError as exc:
@@ -301,9 +327,9 @@ class VfioTuiApp(App[int]):
     # --- actions ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in SIM_ONLY_ACTIONS and not self.session.simulated:
+        if action in SIM_ONLY_ACTIONS and not self.simulated:
             return False  # hidden: only the simulator can migrate
-        if action in DEVICE_ACTIONS and self.session.read_only:
+        if action in DEVICE_ACTIONS and self.read_only:
             return None  # shown disabled; on_key says why when pressed
         return True
 
@@ -331,16 +357,19 @@ class VfioTuiApp(App[int]):
         self.pane(SIDES[(current + step) % len(SIDES)]).focus()
 
     def action_save(self) -> None:
-        self._act(self._focused_side(), Action.SAVE)
+        self._act(self._focused_side(), "save")
 
     def action_save_both(self) -> None:
         for side in SIDES:
-            self._act(side, Action.SAVE)
+            self._act(side, "save")
 
     def action_io_test(self) -> None:
-        self._act(self._focused_side(), Action.IO_TEST)
+        self._act(self._focused_side(), "io_test")
 
-    def _act(self, side: str, action: Action) -> None:
+    def _act(self, side: str, name: str) -> None:
+        from vfio_tui.services.session import Action
+
+        action = Action(name)
         self.run_worker(
             self._perform(side, action), group=f"action-{side}-{action.value}", exit_on_error=False
         )
@@ -388,7 +417,9 @@ class VfioTuiApp(App[int]):
         def narrate(event: MigrationEvent) -> None:
             self.post_message(Narration(event))
 
-        self.post_message(LogLine(await self.session.migrate(self.fault, narrate)))
+        from sim.scenarios import scenario
+
+        self.post_message(LogLine(await self.session.migrate(scenario(self.fault), narrate)))
 
     @while_shown
     def on_narration(self, message: Narration) -> None:
@@ -397,12 +428,14 @@ class VfioTuiApp(App[int]):
 
     @work(group="pick-fault", exclusive=True)
     async def action_pick_fault(self) -> None:
+        from sim.scenarios import SCENARIOS
+
         choices = [(name, f"{name}: {s.summary}") for name, s in SCENARIOS.items()]
         picked = await self.push_screen_wait(
             PickerScreen("Fault for the next migration (then press m)", choices)
         )
         if picked is not None:
-            self.fault = SCENARIOS[picked]
+            self.fault = picked
             self.log_line(f"next migration: {picked}")
             self._update_topbar()
 
@@ -412,6 +445,8 @@ class VfioTuiApp(App[int]):
         self.push_screen(DiffScreen(self.session.captures))
 
     def action_help(self) -> None:
+        from vfio_tui.ui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(list(self.key_table())))
 
     def key_table(self) -> Iterable[tuple[str, str, str, bool]]:

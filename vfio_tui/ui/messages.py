@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from sim.migration import MigrationEvent
-from vfio_tui.services.session import ActionOutcome, PollOutcome
 from vfio_tui.transport.base import HostStatus
+
+if TYPE_CHECKING:
+    from sim.migration import MigrationEvent
+    from vfio_tui.services.session import ActionOutcome, PollOutcome
 
 
 class Polled(Message):

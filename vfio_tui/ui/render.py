@@ -6,8 +6,9 @@ a word or a mark, so the screen reads the same in monochrome and in copy-paste.
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from vfio_tui.model.accdata import (
@@ -15,7 +16,6 @@ from vfio_tui.model.accdata import (
     QM_MATCH_SIZE,
     acc_data_size_words,
     decode_fields,
-    decode_mtty_header,
     is_mtty_data,
 )
 from vfio_tui.model.explain import explain
@@ -106,49 +106,64 @@ def attributes(kind: FileKind, parsed: ParsedFile) -> list[Text]:
     return lines
 
 
+def _cell(text: str, width: int) -> list[str]:
+    """`text` wrapped to `width` (at spaces where possible), padded to `width`."""
+    if width <= 0:
+        return [""]
+    lines = textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+    return [line.ljust(width) for line in lines]
+
+
 def data_table(data: bytes, width: int) -> RenderableType:
-    """Migration data field by field, with the raw bytes beside them when there is room."""
-    wide = width >= 58
-    table = Table(
-        box=None,
-        pad_edge=False,
-        show_header=True,
-        header_style="bold",
-        expand=False,
-        collapse_padding=True,
-    )
-    table.add_column("off", no_wrap=True)
-    table.add_column("field", no_wrap=True)
-    table.add_column("value", no_wrap=False, overflow="fold")
-    if wide:
-        table.add_column("raw", no_wrap=True, overflow="ellipsis", max_width=24)
+    """Migration data field by field, with the raw bytes beside them when there is room.
+
+    Laid out by hand (not a rich Table) so that a wrapped value stays in its column.
+    """
+    field_w, value_w = 16, 19
+    raw_w = width - (2 + 1 + field_w + 1 + value_w + 1)
+    if raw_w < 12:  # no room for raw bytes: give the value the rest
+        raw_w = 0
+        value_w = max(12, width - (2 + 1 + field_w + 1))
+    else:
+        raw_w -= raw_w % 3 - 2 if raw_w % 3 else 1  # whole "xx " groups
+    header = Text(f"{'of':<2} {'field':<{field_w}} {'value':<{value_w}}", style="bold")
+    if raw_w:
+        header.append(f" {'raw bytes'}", style="bold")
+    lines = [header]
     if is_mtty_data(data):
-        specs = MTTY_HEADER_FIELDS
-        header = decode_mtty_header(data) if len(data) >= 24 else None
-        for spec in specs:
-            value = spec.format(data)
-            row = [f"{spec.offset:02x}", f"▌{spec.name}", value]
-            if wide:
-                row.append(data[spec.offset : spec.end].hex(" "))
-            table.add_row(*row, style="bold")
-        ports = max(0, (len(data) - 24) // 36)
-        note = f"{ports} port(s) of 36 bytes" if header else ""
-        return Group(table, Text(note, style="dim"))
-    for field in decode_fields(data):
-        spec = field.spec
+        rows = [(spec, spec.format(data), "") for spec in MTTY_HEADER_FIELDS]
+    else:
+        rows = [(f.spec, f.value, f.meaning) for f in decode_fields(data)]
+    for spec, value, meaning in rows:
         marker = "▌" if spec.in_match_header else " "
-        value = field.value + (f" {field.meaning}" if field.meaning else "")
-        row = [f"{spec.offset:02x}", f"{marker}{spec.name}", value]
-        if wide:
-            raw = data[spec.offset : spec.end]
-            row.append(raw.hex(" ") if raw else "")
-        table.add_row(*row, style="bold" if spec.in_match_header else "")
-    legend = Text(
-        f"▌ = match header (first {QM_MATCH_SIZE} bytes): the destination refuses "
-        "data whose magic, dev_id, qp_num or que_iso_cfg differ",
-        style="dim",
-    )
-    return Group(table, legend)
+        shown = f"{value} {meaning}".strip()
+        values = _cell(shown, value_w)
+        raws = _cell(data[spec.offset : spec.end].hex(" "), raw_w) if raw_w else []
+        for index in range(max(len(values), len(raws))):
+            first = index == 0
+            off = f"{spec.offset:02x}" if first else "  "
+            name = f"{marker}{spec.name}" if first else marker
+            value_part = values[index] if index < len(values) else " " * value_w
+            line = Text(
+                f"{off} {name:<{field_w}} {value_part}",
+                style="bold" if spec.in_match_header else "",
+            )
+            if raws:
+                line.append(f" {raws[index] if index < len(raws) else ''}".rstrip(), style="dim")
+            line.rstrip()
+            lines.append(line)
+    if is_mtty_data(data):
+        ports = max(0, (len(data) - 24) // 36)
+        lines.append(Text(f"then {ports} port(s) of 36 bytes", style="dim"))
+    else:
+        lines.append(
+            Text(
+                f"▌ = match header (first {QM_MATCH_SIZE} bytes): the destination "
+                "refuses data whose magic, dev_id, qp_num or que_iso_cfg differ",
+                style="dim",
+            )
+        )
+    return Group(*lines)
 
 
 def hex_rows(data: bytes, width: int) -> Text:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,8 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-if TYPE_CHECKING:
-    from vfio_tui.transport.ssh import HostKeyProblem  # asyncssh loads only for ssh:// hosts
+from vfio_tui.transport.hostkeys import HostKeyProblem
 
 
 class HostKeyScreen(ModalScreen[str]):
@@ -44,7 +43,8 @@ class HostKeyScreen(ModalScreen[str]):
                 yield Button("Quit (q)", id="quit", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#quit", Button).focus()  # the safe answer is the default
+        for button in self.query("#quit").results(Button):
+            button.focus()  # the safe answer is the default
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(str(event.button.id))

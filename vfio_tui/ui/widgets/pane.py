@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -13,13 +13,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from vfio_tui.model.explain import explain_state
-from vfio_tui.model.formats import FeaturesFile, FormatError
 from vfio_tui.model.layout import FileKind, Layout
 from vfio_tui.model.snapshot import DeviceSnapshot, FileResult, ReadErrorKind
-from vfio_tui.services.session import ActionOutcome
 from vfio_tui.transport.base import HostStatus, LinkState
-from vfio_tui.ui import render
+
+if TYPE_CHECKING:
+    from vfio_tui.services.session import ActionOutcome
 
 STALE_AFTER = 3.0  # polls missed before a pane counts as stale
 
@@ -28,6 +27,9 @@ class StateBanner(Static):
     """The migration state, large, in words and colour (never colour alone)."""
 
     def show(self, snapshot: DeviceSnapshot, last_seen: str | None, layout: Layout) -> None:
+        from vfio_tui.model.explain import explain_state
+        from vfio_tui.ui import render
+
         parsed = snapshot.state
         result = snapshot.file(FileKind.STATE)
         classes = ("-running", "-transfer", "-stopped", "-error", "-unknown")
@@ -72,6 +74,8 @@ class DataView(Widget):
         self.refresh(layout=True)
 
     def render(self) -> RenderableType:
+        from vfio_tui.ui import render
+
         parts: list[RenderableType] = [self._title, *self._lines]
         if self._data is not None:
             parts.append(render.data_table(self._data, self.size.width or 40))
@@ -97,21 +101,32 @@ class DevicePane(Vertical, can_focus=True):
         self._shown: dict[str, FileResult | None] = {}
         self._layout: Layout = Layout.CORE
         self._saved: tuple[FileKind, FileResult] | None = None
-
-    def on_mount(self) -> None:
-        self.query_one("#actions", Static).display = False
+        self._identity_text = "connecting…"
+        self._link_text = ""
+        # what an action just said, what fails, the attributes: shown in this order
+        self._parts: dict[str, RenderableType | None] = dict.fromkeys(
+            ("actions", "errors", "attributes")
+        )
 
     def compose(self) -> ComposeResult:
-        yield Static("connecting…", classes="identity")
-        yield Static("", classes="link")
+        # Few widgets: the first frame of the app is drawn sooner.
+        yield Static(self._identity_text, classes="head")
         yield StateBanner("? connecting", classes="-unknown")
-        # Most wanted first: what an action just said, what fails, then the data.
         with VerticalScroll():
-            yield Static("", id="actions", classes="section")
-            yield Static("", id="errors", classes="section")
-            yield Static("", id="attributes", classes="section")
+            yield Static("", id="details", classes="section")
             yield DataView(id="data", classes="section")
             yield Static("", id="features", classes="section")
+
+    def _show_head(self) -> None:
+        self.query_one(".head", Static).update(f"{self._identity_text}\n{self._link_text}")
+
+    def _set_part(self, name: str, content: RenderableType | None) -> None:
+        self._parts[name] = content
+        shown = [part for part in self._parts.values() if part is not None]
+        details = self.query_one("#details", Static)
+        details.display = bool(shown)
+        if shown:
+            details.update(Group(*shown))
 
     def action_scroll(self, lines: int) -> None:
         self.query_one(VerticalScroll).scroll_relative(y=lines, animate=False)
@@ -125,7 +140,8 @@ class DevicePane(Vertical, can_focus=True):
         parts = [device or "(choosing a device)"]
         if layout is not None:
             parts.append(layout.short)
-        self.query_one(".identity", Static).update(" · ".join(parts))
+        self._identity_text = " · ".join(parts)
+        self._show_head()
 
     def set_status(self, status: HostStatus) -> None:
         self.status = status
@@ -147,13 +163,15 @@ class DevicePane(Vertical, can_focus=True):
         stale = status.state is not LinkState.CONNECTED
         if self.last_good is not None:
             age = max(0.0, now - self.last_good)
-            text += f" · last read {_age(age)} ago"
+            text += " · last read just now" if age < 1.0 else f" · last read {_age(age)} ago"
             if interval is not None and age > max(STALE_AFTER * interval, 2.0):
                 stale = True
         if stale and self.last_good is not None:
             text = f"STALE · {text}"
         self.set_class(stale and self.last_good is not None, "-stale")
-        self.query_one(".link", Static).update(text)
+        if text != self._link_text:  # an idle screen redraws nothing
+            self._link_text = text
+            self._show_head()
 
     # --- content ----------------------------------------------------------------------
 
@@ -173,6 +191,9 @@ class DevicePane(Vertical, can_focus=True):
         self._shown = {**files, "state": banner_input, "features": features}
 
     def _features(self, result: FileResult | None) -> RenderableType:
+        from vfio_tui.model.formats import FeaturesFile
+        from vfio_tui.ui import render
+
         title = render.section_title("features")
         if result is None:
             return Group(title, Text("(no features file: kernels before 6.18)", style="dim"))
@@ -184,6 +205,9 @@ class DevicePane(Vertical, can_focus=True):
         return Group(title, render.features(parsed))
 
     def _show_attributes(self, files: dict[str, FileResult]) -> None:
+        from vfio_tui.model.formats import FormatError
+        from vfio_tui.ui import render
+
         lines: list[Text] = []
         for kind in (FileKind.ATTR, FileKind.MIGF_DATA):
             result = files.get(kind.path)
@@ -196,14 +220,13 @@ class DevicePane(Vertical, can_focus=True):
             parsed = render.parse_or_error(kind, result.data or b"")
             if kind is FileKind.DEV_DATA and not isinstance(parsed, FormatError):
                 lines += render.attributes(kind, parsed)
-        widget = self.query_one("#attributes", Static)
-        if lines:
-            widget.update(Group(render.section_title("attributes"), *lines))
-            widget.display = True
-        else:
-            widget.display = False
+        title = render.section_title("attributes")
+        self._set_part("attributes", Group(title, *lines) if lines else None)
 
     def _show_data(self, files: dict[str, FileResult]) -> None:
+        from vfio_tui.model.formats import FormatError
+        from vfio_tui.ui import render
+
         view = self.query_one(DataView)
         kind = self._layout.data_file
         if kind is None:
@@ -237,18 +260,19 @@ class DevicePane(Vertical, can_focus=True):
                 view.show(title, render.data_of(kind, parsed), [])
 
     def _show_errors(self, files: dict[str, FileResult]) -> None:
+        from vfio_tui.ui import render
+
         data_path = self._layout.data_file.path if self._layout.data_file else None
         lines = [
             render.error_line(path, result)
             for path, result in files.items()
             if result.error is not None and path != data_path
         ]
-        widget = self.query_one("#errors", Static)
-        if lines:
-            widget.update(Group(render.section_title("errors"), *lines))
-        widget.display = bool(lines)
+        self._set_part("errors", Group(render.section_title("errors"), *lines) if lines else None)
 
     def show_action(self, outcome: ActionOutcome, kind: FileKind | None) -> None:
+        from vfio_tui.ui import render
+
         if outcome.result is not None and kind is not None:
             if kind in (FileKind.DEV_DATA, FileKind.SAVE):
                 self._saved = (kind, outcome.result)
@@ -256,9 +280,7 @@ class DevicePane(Vertical, can_focus=True):
         else:
             line = Text(outcome.message)
         when = time.strftime("%H:%M:%S")
-        widget = self.query_one("#actions", Static)
-        widget.update(Group(render.section_title("last action", when), line))
-        widget.display = True
+        self._set_part("actions", Group(render.section_title("last action", when), line, Text()))
         self.query_one(VerticalScroll).scroll_home(animate=False)
         if self._shown:
             self._show_attributes({k: v for k, v in self._shown.items() if v is not None})

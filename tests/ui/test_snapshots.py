@@ -1,0 +1,91 @@
+"""SVG snapshots of the real app at 80x24 and 120x40, with every clock frozen.
+
+Update after an intended change with: pytest tests/ui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from sim.pace import Pace
+from tests.ui.helpers import attached, pane_text, wait_for
+from vfio_tui.model.hosturl import parse_host_url
+from vfio_tui.transport.base import TransportOptions
+from vfio_tui.transport.hosts import SimWorld
+from vfio_tui.ui.app import VfioTuiApp
+
+FROZEN_WALL = 1_700_000_000.0  # before any real read, so ages show as 0.0 s
+DEV = "0000:3b:00.2"
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+def frozen_app(name: str, **kwargs: Any) -> VfioTuiApp:
+    return VfioTuiApp(
+        parse_host_url(f"sim://src#{DEV}"),
+        parse_host_url(f"sim://dst#{DEV}"),
+        options=TransportOptions(read_timeout=0.3),
+        world=SimWorld(Pace.instant()),
+        capture_dir=Path("/tmp/vfio-tui-snapshots") / name,
+        interval=0.05,
+        clock=lambda: 100.0,
+        wallclock=lambda: FROZEN_WALL,
+        **kwargs,
+    )
+
+
+async def settled(pilot: Pilot[int]) -> None:
+    app = pilot.app
+    assert isinstance(app, VfioTuiApp)
+    await wait_for(pilot, lambda: attached(app))
+    await pilot.press("p")  # pause: nothing moves while the picture is taken
+    await pilot.pause(0.1)
+
+
+def test_main_screen_80x24(snap_compare: Any) -> None:
+    assert snap_compare(frozen_app("main80"), terminal_size=(80, 24), run_before=settled)
+
+
+def test_after_a_migration_120x40(snap_compare: Any) -> None:
+    async def migrate(pilot: Pilot[int]) -> None:
+        app = pilot.app
+        assert isinstance(app, VfioTuiApp)
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: "▶ RUNNING" in pane_text(app, "destination"))
+        await wait_for(pilot, lambda: "■ STOP" in pane_text(app, "source"))
+        await settled(pilot)
+
+    assert snap_compare(frozen_app("migrated120"), terminal_size=(120, 40), run_before=migrate)
+
+
+def test_help_screen_80x24(snap_compare: Any) -> None:
+    async def help_open(pilot: Pilot[int]) -> None:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+
+    assert snap_compare(frozen_app("help80"), terminal_size=(80, 24), run_before=help_open)
+
+
+def test_read_only_80x24(snap_compare: Any) -> None:
+    async def refused(pilot: Pilot[int]) -> None:
+        await settled(pilot)
+        await pilot.press("s")
+        await pilot.pause(0.1)
+
+    app = frozen_app("readonly80", read_only=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=refused)

@@ -1,0 +1,41 @@
+"""Host key problems, as values: what the app asks a person about. No asyncssh here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vfio_tui.model.snapshot import ReadErrorKind
+from vfio_tui.transport.base import HostError
+
+
+@dataclass(frozen=True)
+class HostKeyProblem:
+    """A host key that is not in known_hosts (unknown) or differs from it (changed)."""
+
+    host: str
+    port: int
+    fingerprint: str  # SHA256:...
+    key_line: str  # what `always` appends to known_hosts
+    changed: bool
+    known_hosts: str
+
+    def describe(self) -> str:
+        where = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+        if self.changed:
+            return (
+                f"HOST KEY CHANGED for {where}: it now offers {self.fingerprint}, which is not "
+                f"the key recorded in {self.known_hosts}. This can mean someone is intercepting "
+                "the connection, or that the host was reinstalled. Check the fingerprint with "
+                "the host's administrator before accepting it."
+            )
+        return (
+            f"unknown host key for {where}: {self.fingerprint} is not in {self.known_hosts}. "
+            "Check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and accept "
+            f"it with --accept-host-key {self.fingerprint}"
+        )
+
+
+class HostKeyError(HostError):
+    def __init__(self, problem: HostKeyProblem) -> None:
+        super().__init__(ReadErrorKind.PERMISSION_DENIED, problem.describe())
+        self.problem = problem
