@@ -148,7 +148,8 @@ async def _run(args: argparse.Namespace) -> int:
     migration = pair.start_migration(args.device, chosen, narrate)
     task = pair.running[args.device]
     try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=args.timeout)
+        async with asyncio.timeout(args.timeout):
+            await asyncio.shield(task)
     except TimeoutError:
         print(
             f"{loop.time() - t0:7.2f}  [simulator] no end after {args.timeout:.0f} s: the "

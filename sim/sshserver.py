@@ -192,7 +192,8 @@ class SimSshServer:
         per_file, limit = limits
         for index, path in enumerate(paths, 1):
             try:
-                data = await asyncio.wait_for(self.host.read(_relative(path)), per_file)
+                async with asyncio.timeout(per_file):
+                    data = await self.host.read(_relative(path))
             except TimeoutError:
                 write(emit(request, "T", str(index)))
                 continue

@@ -56,7 +56,8 @@ async def write_trees(
             raise SystemExit(f"vfio-sim tree: {target} is not empty; choose a new directory")
     migration = pair.start_migration(device, scenario)
     with contextlib.suppress(TimeoutError):  # hung: dump what a person would find now
-        await asyncio.wait_for(asyncio.shield(pair.running[device]), SETTLE_TIMEOUT)
+        async with asyncio.timeout(SETTLE_TIMEOUT):
+            await asyncio.shield(pair.running[device])
     summary = TreeSummary(
         root, scenario.name, migration.outcome.value if migration.outcome else "hung"
     )
@@ -77,7 +78,8 @@ async def _write_host(host: SimHost, base: Path, summary: TreeSummary) -> None:
     for path in files:
         shown = f"{host.name}:{path}"
         try:
-            data = await asyncio.wait_for(host.read(path), READ_TIMEOUT)
+            async with asyncio.timeout(READ_TIMEOUT):
+                data = await host.read(path)
         except TimeoutError:
             summary.left_out.append((shown, f"blocked (no answer within {READ_TIMEOUT} s)"))
             continue

@@ -2,6 +2,7 @@
 
   vfio-tui [SRC DST]                   the live side-by-side view (the simulator by default)
   vfio-tui snapshot SRC DST [--json]   read both devices once and print them
+  vfio-tui diff A B [--list]           compare two captures, like cmp
 
 Hosts are URLs: sim://src, sim://dst, local:///sys/kernel/debug,
 ssh://[user@]host[:port][/debugfs-root], with #DEVICE to pick a device.
@@ -11,25 +12,16 @@ This module never imports the Textual UI unless it starts it.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import json
-import shutil
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sim.names import DEFAULT_DEVICE
 from vfio_tui.model.hosturl import HostUrl, Scheme, UrlError, parse_host_url
-from vfio_tui.model.layout import poll_files
-from vfio_tui.model.snapshot import DeviceSnapshot
-from vfio_tui.transport.base import HostError, HostTransport, TransportOptions
-from vfio_tui.transport.hosts import SimWorld, open_transport
 
 if TYPE_CHECKING:
     from sim.scenarios import Scenario
+    from vfio_tui.transport.base import TransportOptions
     from vfio_tui.ui.app import VfioTuiApp
 
 EXIT_OK, EXIT_UNREAD, EXIT_USAGE = 0, 1, 2
@@ -101,6 +93,8 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def transport_options(args: argparse.Namespace) -> TransportOptions:
+    from vfio_tui.transport.base import TransportOptions
+
     return TransportOptions(
         sudo=args.sudo,
         read_timeout=args.timeout,
@@ -113,67 +107,11 @@ def transport_options(args: argparse.Namespace) -> TransportOptions:
 # --- snapshot -------------------------------------------------------------------------
 
 
-@dataclass
-class SideResult:
-    url: HostUrl
-    snapshot: DeviceSnapshot | None = None
-    error: HostError | None = None
-
-    def to_json(self) -> dict[str, object]:
-        if self.snapshot is not None:
-            return self.snapshot.to_json()
-        assert self.error is not None
-        return {
-            "host": str(self.url.without_device),
-            "device": self.url.device,
-            "state": None,
-            "error": {"kind": self.error.kind.value, "message": self.error.message},
-        }
-
-    @property
-    def unread(self) -> str | None:
-        """Why this side could not be read, or None."""
-        if self.error is not None:
-            return self.error.message
-        assert self.snapshot is not None
-        state = self.snapshot.files.get("state")
-        if state is not None and state.error is not None:
-            return f"state: {state.error}"
-        return None
-
-
-async def read_side(transport: HostTransport, url: HostUrl) -> SideResult:
-    try:
-        await transport.connect()
-        device, files = await transport.resolve_device(url.device)
-        snap = await transport.snapshot(device, [k.path for k in poll_files(files)])
-        return SideResult(url, snapshot=snap)
-    except HostError as exc:
-        return SideResult(url, error=exc)
-    finally:
-        await transport.close()
-
-
-async def take_snapshots(args: argparse.Namespace) -> list[SideResult]:
-    from sim.pace import Pace
-    from sim.scenarios import scenario
-
-    world = SimWorld(Pace.instant())
-    urls: list[HostUrl] = [args.src, args.dst]
-    if args.scenario is not None:
-        # Run the simulated migration to its end first (or until it hangs).
-        device = args.src.device or DEFAULT_DEVICE
-        world.pair.start_migration(device, scenario(args.scenario))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(world.pair.running[device]), 2.0)
-    options = transport_options(args)
-    transports = [open_transport(url, options, world) for url in urls]
-    sides = await asyncio.gather(*(read_side(t, u) for t, u in zip(transports, urls, strict=True)))
-    await world.stop()
-    return list(sides)
-
-
 def cmd_snapshot(argv: Sequence[str]) -> int:
+    import asyncio
+    import json
+    import shutil
+
     parser = argparse.ArgumentParser(
         prog="vfio-tui snapshot",
         description="Read both devices once and print them side by side (or as JSON).",
@@ -187,7 +125,10 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.scenario is not None and not all(u.scheme is Scheme.SIM for u in (args.src, args.dst)):
         parser.error("--scenario applies to the simulated hosts (sim://src, sim://dst) only")
-    sides = asyncio.run(take_snapshots(args))
+    from vfio_tui.services.snapshot import take_snapshots
+
+    urls = [args.src, args.dst]
+    sides = asyncio.run(take_snapshots(urls, transport_options(args), args.scenario))
     if args.json:
         out = {"source": sides[0].to_json(), "destination": sides[1].to_json()}
         print(json.dumps(out, indent=2))
@@ -250,6 +191,8 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         parser.error(str(exc))
     sudo_default = config.sudo
     if not args.hosts:
+        from sim.names import DEFAULT_DEVICE
+
         urls = [
             parse_host_url(f"sim://src#{DEFAULT_DEVICE}"),
             parse_host_url(f"sim://dst#{DEFAULT_DEVICE}"),
@@ -301,9 +244,66 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     return app, not args.no_mouse
 
 
+def cmd_diff(argv: Sequence[str]) -> int:
+    """Compare two capture files like cmp: 0 identical, 1 different, 2 bad input."""
+    from pathlib import Path
+
+    from vfio_tui.services.diffing import (
+        DiffInputError,
+        cmp_lines,
+        compare,
+        field_table,
+        fields,
+        open_file,
+        sha256s,
+        summary_lines,
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="vfio-tui diff",
+        description="Compare two captures (raw bytes or kernel hex dumps, detected): the "
+        "verdict, then struct acc_vf_data (or the mtty header) field by field. Exit status "
+        "0 when identical, 1 when they differ, 2 on bad input, like cmp.",
+    )
+    parser.add_argument("a", help="a capture (.bin, .txt or .json) or any file")
+    parser.add_argument("b")
+    parser.add_argument(
+        "--list", action="store_true", help="also list every differing byte as `cmp -l` does"
+    )
+    parser.add_argument("--sha256", action="store_true", help="also print a SHA-256 of each")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else EXIT_OK
+    try:
+        a, b = open_file(Path(args.a)), open_file(Path(args.b))
+    except DiffInputError as exc:
+        print(f"vfio-tui diff: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = compare(a, b)
+        digests = sha256s(a, b) if args.sha256 else None
+        out = summary_lines(result, a, b, digests)
+        table = field_table(fields(a, b))
+        if table:
+            out += ["", *table]
+        if args.list and not result.identical:
+            out += ["", *cmp_lines(result, a, b)]
+        sys.stdout.write("\n".join(out) + "\n")
+    except OSError as exc:
+        print(f"vfio-tui diff: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        a.close()
+        b.close()
+    return EXIT_OK if result.identical else EXIT_UNREAD
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        if args[:1] == ["diff"]:
+            return cmd_diff(args[1:])
         if args[:1] == ["snapshot"]:
             return cmd_snapshot(args[1:])
         return cmd_app(args)

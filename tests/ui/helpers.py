@@ -76,3 +76,16 @@ def attached(app: VfioTuiApp) -> bool:
     return all(side.snapshot is not None for side in app.session.sides.values()) and isinstance(
         app.focused, DevicePane
     )
+
+
+def notified(app: VfioTuiApp) -> str:
+    """Every notification the app has shown (toasts are not drawn under Pilot)."""
+    return " ".join(note.message for note in app._notifications)
+
+
+async def shows(pilot: Pilot[int], app: VfioTuiApp, side: str, *texts: str) -> None:
+    """Wait until the pane shows every one of `texts` (drawing can lag under load)."""
+    for text in texts:
+        await wait_for(
+            pilot, lambda t=text: t in pane_text(app, side), what=f"{text!r} on the {side}"
+        )

@@ -8,7 +8,16 @@ import pytest
 
 from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE, MTTY_DEVICE
-from tests.ui.helpers import DEV, attached, log_text, make_app, pane_text, screen_text, wait_for
+from tests.ui.helpers import (
+    DEV,
+    attached,
+    log_text,
+    make_app,
+    pane_text,
+    screen_text,
+    shows,
+    wait_for,
+)
 from vfio_tui.ui.screens.dialogs import PickerScreen
 from vfio_tui.ui.screens.diff import DiffScreen
 from vfio_tui.ui.screens.help import HelpScreen
@@ -19,14 +28,19 @@ async def test_first_screen_shows_both_sides(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: attached(app), what="both panes attached")
-        await wait_for(pilot, lambda: "RUNNING" in pane_text(app, "source"))
-        source, destination = pane_text(app, "source"), pane_text(app, "destination")
-        assert "SOURCE sim-src" in source and DEV in source and "hisi_acc 6.13" in source
-        assert "▶ RUNNING" in source
-        assert "✗ ERROR" in destination and "until the VF is first opened" in destination
-        assert "connected" in source
-        assert "EAGAIN" in source  # migf_data before any migration, explained
-        assert "no migration" in source
+        await shows(
+            pilot,
+            app,
+            "source",
+            "SOURCE sim-src",
+            DEV,
+            "hisi_acc 6.13",
+            "▶ RUNNING",
+            "connected",
+            "EAGAIN",
+            "no migration",
+        )  # migf_data before any migration
+        await shows(pilot, app, "destination", "✗ ERROR", "until the VF is first opened")
 
 
 async def test_tab_and_shift_tab_move_between_panes(tmp_path: Path) -> None:
@@ -85,7 +99,7 @@ async def test_save_both_and_io_test_on_the_2023_layout(tmp_path: Path) -> None:
     app = make_app(tmp_path, HISI_2023_DEVICE)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
-        assert "device not migrated!" in pane_text(app, "source")
+        await shows(pilot, app, "source", "device not migrated!")
         await pilot.press("S")
         await wait_for(pilot, lambda: "device not opened!" in log_text(app))
         await wait_for(pilot, lambda: "successful to save device data!" in log_text(app))
@@ -198,9 +212,9 @@ async def test_mtty_pane_has_no_driver_files(tmp_path: Path) -> None:
     app = make_app(tmp_path, MTTY_DEVICE)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
-        text = pane_text(app, "source")
-        assert "core" in text and "[x]p2p" in text and "[x]dirty-tracking" in text
-        assert "shows no migration data" in text
+        await shows(
+            pilot, app, "source", "core", "[x]p2p", "[x]dirty-tracking", "shows no migration data"
+        )
         await pilot.press("s")
         await wait_for(pilot, lambda: "has no driver files" in log_text(app))
 
@@ -213,6 +227,5 @@ async def test_no_color_keeps_every_state_readable(
     assert app.no_color
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: attached(app))
-        await wait_for(pilot, lambda: "▶ RUNNING" in pane_text(app, "source"))
-        assert "✗ ERROR" in pane_text(app, "destination")
-        assert "[x]stop-copy" in pane_text(app, "source")
+        await shows(pilot, app, "source", "▶ RUNNING", "[x]stop-copy")
+        await shows(pilot, app, "destination", "✗ ERROR")

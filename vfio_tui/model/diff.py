@@ -1,17 +1,20 @@
-"""Where two byte strings differ, fast and in bounded memory, whatever their size.
+"""Where two byte streams differ: fast, in bounded memory, whatever their size.
 
-Chunks that are equal are skipped at memcmp speed; inside a differing chunk
-the bytes that differ are found with one XOR of the chunk as a big integer
-and a regex over the non-zero bytes, both in C. Differing runs are kept as
-offset ranges in compact arrays (at most MAX_RANGES of them; beyond that the
-counts stay exact and the view asks for the next difference on demand).
-Inputs can be bytes, memoryviews or mmaps: nothing is copied whole.
+Both sides are read chunk by chunk into two reusable buffers (as cmp does);
+equal chunks are skipped at memcmp speed. A differing chunk is narrowed down
+by comparing 64 KiB blocks, then 4 KiB pieces; in a differing piece the bytes
+that differ are found with one XOR of the piece as a big integer and a regex
+over the non-zero bytes, all in C. Runs of differing bytes are kept as offset ranges
+in compact arrays (at most MAX_RANGES; beyond that the counts stay exact and
+a view looks further on demand with next_difference()).
+
+No I/O here: the caller hands in readers (files, or bytes in a BytesIO).
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
+import io
 import re
 from array import array
 from collections.abc import Callable
@@ -19,11 +22,19 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 CHUNK = 1 << 20
+BLOCK = 1 << 16
+PIECE = 1 << 12
 MAX_RANGES = 1 << 22  # 4 Mi ranges: 64 MiB of offsets at most
 _NONZERO = re.compile(rb"[^\x00]+")
 
 
+class Reader(Protocol):
+    def readinto(self, buffer: bytearray, /) -> int | None: ...
+
+
 class Buffer(Protocol):
+    """Random access to one side (bytes, or an mmap of a capture)."""
+
     def __len__(self) -> int: ...
     def __getitem__(self, index: slice, /) -> bytes: ...
 
@@ -32,8 +43,6 @@ class Buffer(Protocol):
 class DiffResult:
     size_a: int
     size_b: int
-    sha256_a: str = ""
-    sha256_b: str = ""
     differing_bytes: int = 0  # bytes at the same offset that differ, plus the size difference
     range_count: int = 0  # runs of differing bytes (the tail of the longer side is one run)
     starts: array[int] = field(default_factory=lambda: array("Q"))
@@ -58,9 +67,23 @@ class DiffResult:
         return list(zip(self.starts, self.ends, strict=True))
 
     def differs_in(self, start: int, end: int) -> bool:
-        """Whether any kept range overlaps [start, end)."""
+        """Whether a kept range overlaps [start, end)."""
         index = bisect.bisect_right(self.ends, start)
         return index < len(self.starts) and self.starts[index] < end
+
+    def next_after(self, offset: int) -> int | None:
+        """The first kept differing offset > `offset`."""
+        index = bisect.bisect_right(self.ends, offset + 1)
+        if index < len(self.starts):
+            return max(self.starts[index], offset + 1)
+        return None
+
+    def previous_before(self, offset: int) -> int | None:
+        """The last kept differing offset < `offset`."""
+        index = bisect.bisect_left(self.starts, offset) - 1
+        if index >= 0:
+            return min(self.ends[index], offset) - 1
+        return None
 
 
 def _add(result: DiffResult, start: int, end: int) -> None:
@@ -77,44 +100,90 @@ def _add(result: DiffResult, start: int, end: int) -> None:
         result.complete = False
 
 
-def diff_buffers(
-    a: Buffer,
-    b: Buffer,
+def _scan(result: DiffResult, a: bytearray, b: bytearray, n: int, base: int) -> None:
+    """Record the differing bytes among the first `n` of two buffers known to differ.
+
+    Narrows down by equal-slice comparisons (memcmp) from 64 KiB blocks to 4 KiB
+    pieces, then finds the bytes that differ in a piece with a XOR and a regex.
+    """
+    for start in range(0, n, BLOCK):
+        end = min(start + BLOCK, n)
+        if a[start:end] == b[start:end]:
+            continue
+        for piece in range(start, end, PIECE):
+            stop = min(piece + PIECE, end)
+            piece_a, piece_b = a[piece:stop], b[piece:stop]
+            if piece_a == piece_b:
+                continue
+            xor = int.from_bytes(piece_a, "little") ^ int.from_bytes(piece_b, "little")
+            for match in _NONZERO.finditer(xor.to_bytes(stop - piece, "little")):
+                _add(result, base + piece + match.start(), base + piece + match.end())
+
+
+def _fill(reader: Reader, buffer: bytearray) -> int:
+    """Read until the buffer is full or the stream ends (a read may return less)."""
+    view = memoryview(buffer)
+    total = 0
+    while total < len(buffer):
+        got = reader.readinto(view[total:])  # type: ignore[arg-type]
+        if not got:
+            break
+        total += got
+    return total
+
+
+def diff_streams(
+    a: Reader,
+    b: Reader,
     *,
-    hashes: bool = True,
-    progress: Callable[[int, int], None] | None = None,
+    chunk: int = CHUNK,
+    progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> DiffResult:
-    """Compare `a` and `b` byte by byte at the same offsets."""
-    size_a, size_b = len(a), len(b)
-    result = DiffResult(size_a, size_b)
-    common = min(size_a, size_b)
-    hash_a, hash_b = hashlib.sha256(), hashlib.sha256()
-    for offset in range(0, max(size_a, size_b), CHUNK):
+    """Compare two streams byte by byte at the same offsets."""
+    buffer_a, buffer_b = bytearray(chunk), bytearray(chunk)
+    result = DiffResult(0, 0)
+    offset = 0
+    while True:
         if cancelled is not None and cancelled():
             raise InterruptedError("diff cancelled")
-        end = offset + CHUNK
-        chunk_a, chunk_b = a[offset:end], b[offset:end]
-        if hashes:
-            hash_a.update(chunk_a)
-            hash_b.update(chunk_b)
-        if offset < common and chunk_a != chunk_b:
-            n = min(len(chunk_a), len(chunk_b))
-            xor = int.from_bytes(chunk_a[:n], "little") ^ int.from_bytes(chunk_b[:n], "little")
-            if xor:
-                for match in _NONZERO.finditer(xor.to_bytes(n, "little")):
-                    _add(result, offset + match.start(), offset + match.end())
+        got_a, got_b = _fill(a, buffer_a), _fill(b, buffer_b)
+        if not got_a and not got_b:
+            break
+        common = min(got_a, got_b)
+        if got_a != got_b or buffer_a != buffer_b:
+            if got_a == got_b:
+                _scan(result, buffer_a, buffer_b, common, offset)
+            elif common:
+                _scan(result, buffer_a[:common], buffer_b[:common], common, offset)
+        result.size_a += got_a
+        result.size_b += got_b
+        offset += max(got_a, got_b)
         if progress is not None:
-            progress(min(end, max(size_a, size_b)), max(size_a, size_b))
-    if size_a != size_b:
-        _add(result, common, max(size_a, size_b))
-    if hashes:
-        result.sha256_a, result.sha256_b = hash_a.hexdigest(), hash_b.hexdigest()
+            progress(offset)
+        if got_a != got_b:
+            break  # one side ended: the rest of the other is counted below
+    rest_a, rest_b = _drain(a, buffer_a), _drain(b, buffer_b)
+    result.size_a += rest_a
+    result.size_b += rest_b
+    if result.size_a != result.size_b:
+        _add(result, min(result.size_a, result.size_b), max(result.size_a, result.size_b))
     return result
 
 
+def _drain(reader: Reader, buffer: bytearray) -> int:
+    total = 0
+    while got := _fill(reader, buffer):
+        total += got
+    return total
+
+
+def diff_bytes(a: bytes, b: bytes) -> DiffResult:
+    return diff_streams(io.BytesIO(a), io.BytesIO(b))
+
+
 def next_difference(a: Buffer, b: Buffer, after: int) -> int | None:
-    """The first differing offset > `after` (scans on demand; works past the kept ranges)."""
+    """The first differing offset > `after`, found by scanning (works past kept ranges)."""
     common = min(len(a), len(b))
     start = after + 1
     while start < common:
@@ -122,16 +191,16 @@ def next_difference(a: Buffer, b: Buffer, after: int) -> int | None:
         chunk_a, chunk_b = a[start:end], b[start:end]
         if chunk_a != chunk_b:
             xor = int.from_bytes(chunk_a, "little") ^ int.from_bytes(chunk_b, "little")
-            low = xor & -xor  # lowest set bit: the first differing byte
+            low = xor & -xor  # the lowest set bit is in the first differing byte
             return start + (low.bit_length() - 1) // 8
         start = end
-    if len(a) != len(b) and after < common:
-        return common
+    if len(a) != len(b) and after + 1 < max(len(a), len(b)):
+        return max(common, after + 1)
     return None
 
 
 def previous_difference(a: Buffer, b: Buffer, before: int) -> int | None:
-    """The last differing offset < `before`."""
+    """The last differing offset < `before`, found by scanning."""
     common = min(len(a), len(b))
     if len(a) != len(b) and before > common:
         return min(before, max(len(a), len(b))) - 1  # inside the longer side's tail

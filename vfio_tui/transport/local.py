@@ -120,7 +120,8 @@ class LocalTransport(HostTransport):
         timeout = self.options.read_timeout
         try:
             reading = in_daemon_thread(lambda: read_capped(full, MAX_FILE_BYTES))
-            data = await asyncio.wait_for(reading, timeout)
+            async with asyncio.timeout(timeout):
+                data = await reading
         except TimeoutError:
             return timed_out(path, timeout)
         except OSError as exc:

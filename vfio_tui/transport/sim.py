@@ -62,7 +62,8 @@ class SimTransport(HostTransport):
     async def _read_one(self, full: str, path: str) -> FileResult:
         timeout = self.options.read_timeout
         try:
-            data = await asyncio.wait_for(self.host.read(full), timeout)
+            async with asyncio.timeout(timeout):
+                data = await self.host.read(full)
         except TimeoutError:
             return timed_out(path, timeout)
         except OSError as exc:

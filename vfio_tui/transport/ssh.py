@@ -174,8 +174,8 @@ class SshTransport(HostTransport):
         self._set_status(LinkState.CONNECTING)
         client = _Client(self.options.accepted_host_keys)
         try:
-            conn = await asyncio.wait_for(
-                asyncssh.connect(
+            async with asyncio.timeout(self.options.connect_timeout * 2):
+                conn = await asyncssh.connect(
                     self.url.host.strip("[]"),
                     port=self.url.port if self.url.port is not None else (),
                     username=self.url.user if self.url.user else (),
@@ -186,9 +186,7 @@ class SshTransport(HostTransport):
                     login_timeout=self.options.connect_timeout,
                     keepalive_interval=KEEPALIVE_INTERVAL,
                     keepalive_count_max=KEEPALIVE_COUNT_MAX,
-                ),
-                self.options.connect_timeout * 2,
-            )
+                )
         except asyncssh.HostKeyNotVerifiable:
             problem = self._host_key_problem(client)
             raise self._fail(HostKeyError(problem)) from None
@@ -239,7 +237,8 @@ class SshTransport(HostTransport):
         reader = _Reader(process)
         try:
             process.stdin.write(SCRIPT.encode("ascii"))
-            await asyncio.wait_for(reader.wait_ready(), READY_TIMEOUT)
+            async with asyncio.timeout(READY_TIMEOUT):
+                await reader.wait_ready()
         except (EOFError, BrokenPipeError, asyncssh.DisconnectError, asyncssh.ChannelOpenError):
             # The shell (or sudo) exited before it could run the reader: say why.
             await process.wait_closed()
@@ -347,7 +346,8 @@ class SshTransport(HostTransport):
         """One request over the reader (connecting first if need be). Raises HostError."""
         reader = await self._ensure()
         try:
-            return await asyncio.wait_for(reader.request(make), budget)
+            async with asyncio.timeout(budget):
+                return await reader.request(make)
         except TimeoutError:
             raise self._drop(
                 f"the remote reader gave no answer within {budget:g} s; starting a new one"

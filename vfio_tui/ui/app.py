@@ -45,6 +45,16 @@ SIDES = ("source", "destination")
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 DEVICE_ACTIONS = {"save", "save_both", "io_test", "migrate"}
 SIM_ONLY_ACTIONS = {"migrate", "pick_fault"}
+# The main screen's keys; on the diff and help screens they do nothing.
+MAIN_SCREEN_ACTIONS = DEVICE_ACTIONS | {
+    "diff",
+    "keep",
+    "pause",
+    "poll_now",
+    "interval",
+    "pick_fault",
+    "focus_pane",
+}
 RETRY_ATTACH = 2.0
 
 
@@ -73,6 +83,7 @@ class VfioTuiApp(App[int]):
         Binding("S", "save_both", "⚠Save both", id="save-both"),
         Binding("i", "io_test", "⚠IO test", id="io-test"),
         Binding("d", "diff", "Diff", id="diff"),
+        Binding("k", "keep", "Keep", id="keep"),
         Binding("m", "migrate", "⚠Migrate", id="migrate"),
         Binding("f", "pick_fault", "Fault", id="pick-fault"),
         Binding("question_mark", "help", "Help", id="help"),
@@ -257,7 +268,8 @@ class VfioTuiApp(App[int]):
             wake = self._wake[side]
             wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await wake.wait()
 
     async def _connect_side(self, side: str) -> None:
         device: str | None = None
@@ -327,6 +339,8 @@ class VfioTuiApp(App[int]):
     # --- actions ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MAIN_SCREEN_ACTIONS and self.screen_stack and self.screen is not self._main:
+            return False  # the main screen's keys do nothing on the diff or help screens
         if action in SIM_ONLY_ACTIONS and not self.simulated:
             return False  # hidden: only the simulator can migrate
         if action in DEVICE_ACTIONS and self.read_only:
@@ -386,6 +400,20 @@ class VfioTuiApp(App[int]):
         else:
             self.notify(outcome.message, severity="warning")
         self.log_line(outcome.message, outcome.side)
+
+    def action_keep(self) -> None:
+        """Keep the focused side's migration data as it is now, as a capture."""
+        side = self._focused_side()
+        layout = self.session.sides[side].layout
+        kind = layout.data_file
+        if kind is None:
+            self.notify(f"the {side} device shows no migration data", severity="warning")
+            return
+        capture = self.session.keep(side, kind.path)
+        if capture is None:
+            self.notify(f"nothing to keep: {kind.short} could not be read", severity="warning")
+            return
+        self.log_line(f"kept {capture.file} ({capture.size} bytes) as {capture.id}", side)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -471,9 +499,9 @@ class VfioTuiApp(App[int]):
             )
 
     async def action_quit(self) -> None:
-        self.workers.cancel_all()
-        await self.session.close()
-        self.exit(0)
+        self.exit(0)  # on_unmount stops the workers and closes the session
 
     async def on_unmount(self) -> None:
         self.workers.cancel_all()
+        if "session" in self.__dict__:  # made on first use: close only what exists
+            await self.session.close()

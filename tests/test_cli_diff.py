@@ -1,0 +1,84 @@
+"""`vfio-tui diff A B`: the verdict and field table, exit status like cmp."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vfio_tui.cli import main
+from vfio_tui.model.accdata import AccVfData, encode_acc_vf_data
+from vfio_tui.model.formats import MigfDataFile
+
+SOURCE = encode_acc_vf_data(AccVfData(qp_num=4, dev_id=0xA256, que_iso_cfg=1))
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_identical_raw_and_hex_dump_exit_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = write(tmp_path / "a.bin", SOURCE[:144])
+    dump = write(tmp_path / "b.txt", MigfDataFile(SOURCE[:144], 176).render())
+    assert main(["diff", str(raw), str(dump)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("identical\n")
+    assert "kernel hex dump, decoded" in out
+    assert "acc_magic" in out and "≠" not in out
+
+
+def test_differences_exit_one_with_fields_and_cmp_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = bytearray(SOURCE)
+    changed[0x0C] = 0x59  # dev_id 0xa259: an HPRE VF
+    changed[0x44] ^= 0xFF
+    a, b = write(tmp_path / "a.bin", SOURCE), write(tmp_path / "b.bin", bytes(changed))
+    assert main(["diff", str(a), str(b), "--list", "--sha256"]) == 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "2 bytes differ in 2 ranges"
+    assert "first difference at offset 0xc (12)" in out
+    assert "sha256" in out
+    assert any("dev_id" in line and "would refuse" in line for line in lines)
+    # The list is what cmp -l prints for the same two files.
+    cmp = subprocess.run(["cmp", "-l", str(a), str(b)], capture_output=True, text=True)
+    assert cmp.stdout.splitlines() == lines[-2:]
+
+
+def test_sizes_that_differ(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = write(tmp_path / "a.bin", SOURCE), write(tmp_path / "b.bin", SOURCE[:40])
+    assert main(["diff", str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("136 bytes differ in 1 range")
+    assert "match data only" in out
+
+
+def test_bad_input_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", str(tmp_path / "nope.bin"), str(tmp_path / "nope2.bin")]) == 2
+    assert "No such file or directory" in capsys.readouterr().err
+    assert main(["diff", "only-one"]) == 2
+
+
+def test_a_capture_json_stands_for_its_bytes(tmp_path: Path) -> None:
+    from vfio_tui.services.captures import CaptureStore
+
+    store = CaptureStore(tmp_path / "caps")
+    kw = dict(
+        host="sim://src",
+        device="d",
+        file="hisi_acc/migf_data",
+        kind="acc_vf_data",
+        reason="save",
+        text=None,
+        clock=0.0,
+        states={},
+    )
+    one = store.add(side="source", data=SOURCE, **kw)  # type: ignore[arg-type]
+    two = store.add(side="destination", data=SOURCE, **kw)  # type: ignore[arg-type]
+    json_one = one.directory / f"{one.id}.json"
+    assert main(["diff", str(json_one), str(two.data_path)]) == 0

@@ -1,0 +1,209 @@
+"""Diffing captures and files: open them cheaply, compare, hash, and export the result.
+
+Inputs of any size are mapped, never read whole; the comparison streams
+through them (model/diff.py). A file is taken as a kernel hex dump (`Mig
+Data:` / `Dev Data:` lines, as `data`, `migf_data` and `dev_data` print) when
+it parses as one, else as raw bytes. A capture's .json stands for its .bin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import mmap
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vfio_tui.model.diff import Buffer, DiffResult, diff_streams
+from vfio_tui.model.fielddiff import FieldDiff, compare_fields, size_note
+from vfio_tui.model.formats import FormatError, dump_bytes, parse_file
+from vfio_tui.model.layout import FileKind
+
+TEXT_LIMIT = 1 << 20  # a kernel hex dump is a few KiB; larger files are raw data
+_DUMP_KINDS = (FileKind.MIGF_DATA, FileKind.DATA, FileKind.DEV_DATA)
+
+
+class DiffInputError(ValueError):
+    """A file that cannot be compared (missing, unreadable); the message says which."""
+
+
+@dataclass
+class DiffSide:
+    """One side of a diff: where it came from, and random access to its bytes."""
+
+    label: str
+    data: Buffer
+    path: Path | None = None  # a file read directly (raw), for streaming
+    detail: str = ""  # when and where it was taken, or how it was read
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def reader(self) -> io.RawIOBase | io.BytesIO:
+        if self.path is not None:
+            return open(self.path, "rb", buffering=0)
+        return io.BytesIO(bytes(self.data[0 : len(self.data)]))
+
+    def close(self) -> None:
+        for closer in self._closers:
+            closer()
+        self._closers.clear()
+
+
+def open_bytes(label: str, data: bytes, detail: str = "") -> DiffSide:
+    return DiffSide(label, data, detail=detail)
+
+
+def open_file(path: Path, label: str | None = None, detail: str = "") -> DiffSide:
+    """A capture or any file: a hex dump is decoded, anything else is mapped as raw bytes."""
+    if path.suffix == ".json" and path.with_suffix(".bin").exists():
+        try:
+            meta = json.loads(path.read_text())
+            where = (meta.get("side", ""), meta.get("host", ""), meta.get("file", ""))
+            detail = detail or " ".join(where)
+        except (OSError, ValueError):
+            pass
+        path = path.with_suffix(".bin")
+    label = label or str(path)
+    try:
+        size = path.stat().st_size
+        handle = open(path, "rb")  # noqa: SIM115 - kept open for the mapping, closed by close()
+    except OSError as exc:
+        raise DiffInputError(f"{path}: {exc.strerror}") from None
+    if size <= TEXT_LIMIT:
+        head = handle.read(TEXT_LIMIT)
+        decoded = _decode_dump(head)
+        if decoded is not None:
+            handle.close()
+            return DiffSide(label, decoded, detail=detail or "kernel hex dump, decoded")
+    if size == 0:
+        handle.close()
+        return DiffSide(label, b"", path=path, detail=detail or "raw bytes")
+    mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    side = DiffSide(label, mapped, path=path, detail=detail or "raw bytes")
+    side._closers += [mapped.close, handle.close]
+    return side
+
+
+def _decode_dump(text: bytes) -> bytes | None:
+    if not text.startswith((b"Mig Data:", b"Dev Data:", b"device not migrated!")):
+        return None
+    for kind in _DUMP_KINDS:
+        try:
+            data = dump_bytes(parse_file(kind, text))
+        except FormatError:
+            continue
+        if data is not None:
+            return data
+    return None
+
+
+def compare(
+    a: DiffSide,
+    b: DiffSide,
+    *,
+    progress: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> DiffResult:
+    reader_a, reader_b = a.reader(), b.reader()
+    try:
+        return diff_streams(reader_a, reader_b, progress=progress, cancelled=cancelled)
+    finally:
+        reader_a.close()
+        reader_b.close()
+
+
+def sha256s(*sides: DiffSide) -> list[str]:
+    """The SHA-256 of each side, hashed in parallel threads (hashlib releases the GIL)."""
+    digests = [""] * len(sides)
+
+    def run(index: int) -> None:
+        digest = hashlib.sha256()
+        data = sides[index].data
+        for start in range(0, len(data), 1 << 22):
+            digest.update(data[start : start + (1 << 22)])
+        digests[index] = digest.hexdigest()
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(sides))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return digests
+
+
+def fields(a: DiffSide, b: DiffSide, limit: int = 4096) -> list[FieldDiff]:
+    """The field-by-field comparison, for data small enough to be migration data images."""
+    if a.size > limit or b.size > limit:
+        return []
+    return compare_fields(bytes(a.data[0 : a.size]), bytes(b.data[0 : b.size]))
+
+
+def cmp_lines(result: DiffResult, a: DiffSide, b: DiffSide) -> list[str]:
+    """The differing bytes as `cmp -l` lists them: 1-based offset, then both bytes in octal."""
+    lines = []
+    width = len(str(max(a.size, b.size)))  # GNU cmp pads offsets to the size's digits
+    for start, end in result.ranges():
+        for offset in range(start, end):
+            byte_a = a.data[offset : offset + 1]
+            byte_b = b.data[offset : offset + 1]
+            left = f"{byte_a[0]:3o}" if byte_a else "EOF"
+            right = f"{byte_b[0]:3o}" if byte_b else "EOF"
+            lines.append(f"{offset + 1:{width}d} {left} {right}")
+    return lines
+
+
+def summary_lines(
+    result: DiffResult, a: DiffSide, b: DiffSide, digests: list[str] | None = None
+) -> list[str]:
+    """The verdict first, then where it differs and what each side is."""
+    lines = [result.verdict()]
+    if result.first_offset is not None:
+        lines.append(
+            f"first difference at offset 0x{result.first_offset:x} ({result.first_offset})"
+        )
+    note = size_note(a.size, b.size)
+    if note:
+        lines.append(note)
+    for name, side, index in (("A", a, 0), ("B", b, 1)):
+        digest = f"  sha256 {digests[index]}" if digests else ""
+        lines.append(f"{name}: {side.label}  {side.size} bytes{digest}")
+        if side.detail:
+            lines.append(f"   {side.detail}")
+    if not result.complete:
+        lines.append("(more differing ranges than are listed; counts are exact)")
+    return lines
+
+
+def field_table(rows: list[FieldDiff]) -> list[str]:
+    if not rows:
+        return []
+    out = [f"{'off':>4}  {'field':<16} {'A':<22} {'B':<22} note"]
+    for row in rows:
+        mark = "≠" if row.differs else " "
+        spec = row.spec
+        line = f"{spec.offset:#04x}{mark} {spec.name:<16} {row.a:<22} {row.b:<22} {row.note}"
+        out.append(line.rstrip())
+    return out
+
+
+def export_text(
+    path: Path, result: DiffResult, a: DiffSide, b: DiffSide, digests: list[str] | None
+) -> Path:
+    """Write the diff as text: summary, field table, then the `cmp -l` list."""
+    body = summary_lines(result, a, b, digests)
+    rows = fields(a, b)
+    if rows:
+        body += ["", "fields:", *field_table(rows)]
+    body += ["", "differing bytes (cmp -l: offset from 1, A and B in octal):"]
+    body += cmp_lines(result, a, b)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("\n".join(body) + "\n")
+    os.replace(tmp, path)
+    return path
