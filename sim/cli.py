@@ -4,6 +4,8 @@ vfio-sim run [--scenario NAME] [--device DEV]   watch a migration on the built-i
 vfio-sim scenarios                              the named faults, one line each
 vfio-sim fsm --flags stop-copy,p2p [--json]     the kernel's next-step table for a device
 vfio-sim tree DIR [--scenario NAME]             both hosts' debugfs trees as plain files
+vfio-sim serve [--port 2222]                    the simulated hosts behind two SSH servers
+vfio-sim check TRANSCRIPT.json                  replay a real kernel's mtty walk (harness/run)
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from sim.migration import MigrationEvent
 from sim.pace import Pace
 from sim.pair import DEFAULT_DEVICE, default_pair
 from sim.scenarios import SCENARIOS, scenario
+from sim.transcript import check as check_transcript
+from sim.transcript import load as load_transcript
 from sim.tree import write_trees
 from vfio_tui.model.fsm import KernelFsm, next_step_table, path
 from vfio_tui.model.states import MigrationFlags, MigrationState
@@ -112,6 +116,18 @@ def cmd_tree(args: argparse.Namespace) -> int:
     summary = asyncio.run(write_trees(args.dir, scenario(args.scenario), args.device))
     print(summary.text())
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Replay a real kernel's transcript (harness/run) on the simulator: 0 agrees, 1 not, 2 bad."""
+    try:
+        kernel = load_transcript(args.transcript)
+    except ValueError as exc:
+        print(f"vfio-sim check: {exc}", file=sys.stderr)
+        return 2
+    comparison = asyncio.run(check_transcript(kernel, features_file=not args.as_6_12))
+    print(comparison.text())
+    return 1 if comparison.unexplained else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -313,6 +329,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a migration this long after starting",
     )
     serve.set_defaults(func=cmd_serve)
+
+    chk = sub.add_parser(
+        "check", help="replay a real kernel's mtty transcript (harness/run) on the simulator"
+    )
+    chk.add_argument("transcript", help="JSON written by harness/run")
+    chk.add_argument(
+        "--as-6.12",
+        dest="as_6_12",
+        action="store_true",
+        help="simulate a 6.12 debugfs (no features file) instead of the current one",
+    )
+    chk.set_defaults(func=cmd_check)
     return parser
 
 

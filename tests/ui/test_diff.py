@@ -100,6 +100,8 @@ async def test_match_mismatch_names_the_field_and_the_refusal(tmp_path: Path) ->
         await wait_for(pilot, lambda: "successful to save" in log_text(app))
         await wait_for(pilot, lambda: "migration failed" in log_text(app))
         await wait_for(pilot, lambda: len(app.session.captures.list()) >= 3)
+        await pilot.press("p")  # pause polling: no new capture may shift the picker's rows
+        await pilot.pause(0.3)  # (a poll already in flight lands first)
         captures = app.session.captures.list()
         saved = next(c for c in captures if c.side == "destination" and c.reason == "save")
         source = [c for c in captures if c.side == "source"][-1]
