@@ -49,6 +49,7 @@ def make_files(directory: Path, size: int) -> tuple[Path, Path, Path]:
 
 
 async def first_screen(directory: Path, a: Path, b: Path) -> float:
+    from tests.fixtures.captures import add_capture
     from tests.ui.helpers import attached, screen_text, wait_for
     from vfio_tui.model.hosturl import parse_host_url
     from vfio_tui.services.captures import CaptureStore
@@ -56,18 +57,8 @@ async def first_screen(directory: Path, a: Path, b: Path) -> float:
     from vfio_tui.ui.screens.diff import DiffScreen
 
     store = CaptureStore(directory / "captures")
-    common = dict(
-        host="bench",
-        device="d",
-        file="big",
-        kind="raw",
-        reason="kept",
-        text=None,
-        clock=0.0,
-        states={},
-    )
-    first = store.add(side="source", data=a.read_bytes(), **common)  # type: ignore[arg-type]
-    second = store.add(side="destination", data=b.read_bytes(), **common)  # type: ignore[arg-type]
+    first = add_capture(store, "source", a.read_bytes(), file="big", kind="raw")
+    second = add_capture(store, "destination", b.read_bytes(), file="big", kind="raw")
     app = VfioTuiApp(
         parse_host_url("sim://src#0000:3b:00.2"),
         parse_host_url("sim://dst#0000:3b:00.2"),

@@ -5,22 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.fixtures.captures import add_capture
 from vfio_tui.services.captures import CaptureStore
 
 
 def add(store: CaptureStore, side: str, data: bytes) -> object:
-    return store.add(
-        side=side,
-        host="sim://src",
-        device="0000:3b:00.2",
-        file="hisi_acc/migf_data",
-        kind="acc_vf_data",
-        reason="changed",
-        data=data,
-        text=b"Mig Data:00000000: 01\n",
-        clock=1.5,
-        states={"source": "STOP", "destination": "RUNNING"},
-    )
+    return add_capture(store, side, data, text=b"Mig Data:00000000: 01\n")
 
 
 def test_captures_round_trip_and_list_oldest_first(tmp_path: Path) -> None:

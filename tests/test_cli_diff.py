@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.captures import add_capture
 from vfio_tui.cli import main
 from vfio_tui.model.accdata import AccVfData, encode_acc_vf_data
 from vfio_tui.model.formats import MigfDataFile
+from vfio_tui.services.captures import CaptureStore
 
 SOURCE = encode_acc_vf_data(AccVfData(qp_num=4, dev_id=0xA256, que_iso_cfg=1))
 
@@ -65,20 +67,8 @@ def test_bad_input_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_a_capture_json_stands_for_its_bytes(tmp_path: Path) -> None:
-    from vfio_tui.services.captures import CaptureStore
-
     store = CaptureStore(tmp_path / "caps")
-    kw = dict(
-        host="sim://src",
-        device="d",
-        file="hisi_acc/migf_data",
-        kind="acc_vf_data",
-        reason="save",
-        text=None,
-        clock=0.0,
-        states={},
-    )
-    one = store.add(side="source", data=SOURCE, **kw)  # type: ignore[arg-type]
-    two = store.add(side="destination", data=SOURCE, **kw)  # type: ignore[arg-type]
+    one = add_capture(store, "source", SOURCE)
+    two = add_capture(store, "destination", SOURCE)
     json_one = one.directory / f"{one.id}.json"
     assert main(["diff", str(json_one), str(two.data_path)]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -41,29 +41,37 @@ async def observe(host: SimHost, device: str) -> dict[str, str]:
     return seen
 
 
-async def run(name: str, device: str = HISI_MAINLINE_DEVICE) -> tuple[SimPair, Outcome | None]:
-    pair = default_pair(Pace.instant())
-    migration = pair.start_migration(device, scenario(name))
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(pair.running[device]), 0.5)
-    return pair, migration.outcome
+async def both(pair: SimPair, device: str = HISI_MAINLINE_DEVICE) -> tuple[dict[str, str], ...]:
+    """observe() on the source, then on the destination."""
+    return await observe(pair.src, device), await observe(pair.dst, device)
+
+
+Run = Callable[..., Awaitable[tuple[SimPair, Outcome | None]]]
 
 
 @pytest.fixture
-async def cleanup() -> AsyncIterator[list[SimPair]]:
+async def run() -> AsyncIterator[Run]:
+    """run(scenario, device): a fresh pair, the migration given half a second to end."""
     pairs: list[SimPair] = []
-    yield pairs
+
+    async def start(
+        name: str, device: str = HISI_MAINLINE_DEVICE
+    ) -> tuple[SimPair, Outcome | None]:
+        pair = default_pair(Pace.instant())
+        pairs.append(pair)
+        migration = pair.start_migration(device, scenario(name))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(pair.running[device]), 0.5)
+        return pair, migration.outcome
+
+    yield start
     for pair in pairs:
         await pair.stop()
 
 
-async def test_clean(cleanup: list[SimPair]) -> None:
+async def test_clean(run: Run) -> None:
     pair, outcome = await run("clean")
-    cleanup.append(pair)
-    src, dst = (
-        await observe(pair.src, HISI_MAINLINE_DEVICE),
-        await observe(pair.dst, HISI_MAINLINE_DEVICE),
-    )
+    src, dst = await both(pair)
     assert outcome is Outcome.SUCCEEDED
     assert (src["state"], dst["state"]) == ("STOP\n", "RUNNING\n")
     assert src["hisi_acc/migf_data"] == dst["hisi_acc/migf_data"]
@@ -74,13 +82,9 @@ async def test_clean(cleanup: list[SimPair]) -> None:
     assert src["hisi_acc/attr"] == "ENOENT"  # mainline layout: no 2023 files
 
 
-async def test_match_mismatch(cleanup: list[SimPair]) -> None:
+async def test_match_mismatch(run: Run) -> None:
     pair, outcome = await run("match-mismatch")
-    cleanup.append(pair)
-    src, dst = (
-        await observe(pair.src, HISI_MAINLINE_DEVICE),
-        await observe(pair.dst, HISI_MAINLINE_DEVICE),
-    )
+    src, dst = await both(pair)
     assert outcome is Outcome.FAILED
     assert (src["state"], dst["state"]) == ("RUNNING\n", "RESUMING\n")
     # The destination closed with the refused bytes: its migf_data holds them.
@@ -90,13 +94,9 @@ async def test_match_mismatch(cleanup: list[SimPair]) -> None:
     ) == ["dev_id differs"]
 
 
-async def test_hung_save(cleanup: list[SimPair]) -> None:
+async def test_hung_save(run: Run) -> None:
     pair, outcome = await run("hung-save")
-    cleanup.append(pair)
-    src, dst = (
-        await observe(pair.src, HISI_MAINLINE_DEVICE),
-        await observe(pair.dst, HISI_MAINLINE_DEVICE),
-    )
+    src, dst = await both(pair)
     assert outcome is None  # never ends
     assert src["state"] == BLOCKED
     assert src["hisi_acc/dev_data"] == BLOCKED  # it takes the state mutex too
@@ -105,13 +105,9 @@ async def test_hung_save(cleanup: list[SimPair]) -> None:
     assert dst["state"] == "RESUMING\n"
 
 
-async def test_mailbox_not_ready(cleanup: list[SimPair]) -> None:
+async def test_mailbox_not_ready(run: Run) -> None:
     pair, outcome = await run("mailbox-not-ready")
-    cleanup.append(pair)
-    src, dst = (
-        await observe(pair.src, HISI_MAINLINE_DEVICE),
-        await observe(pair.dst, HISI_MAINLINE_DEVICE),
-    )
+    src, dst = await both(pair)
     assert outcome is Outcome.FAILED
     assert src["state"] == "RUNNING\n"
     assert src["hisi_acc/cmd_state"] == "EINVAL"
@@ -119,62 +115,46 @@ async def test_mailbox_not_ready(cleanup: list[SimPair]) -> None:
     assert src["hisi_acc/migf_data"].endswith("migrate data length: 40\n")
     assert dst["state"] == "RESUMING\n"
     old, _ = await run("mailbox-not-ready", HISI_2023_DEVICE)
-    cleanup.append(old)
     seen = await observe(old.src, HISI_2023_DEVICE)
     assert seen["hisi_acc/io_test"] == "debug mailbox val:0xffffffff\n"
 
 
-async def test_guest_driver_not_loaded(cleanup: list[SimPair]) -> None:
+async def test_guest_driver_not_loaded(run: Run) -> None:
     pair, outcome = await run("guest-driver-not-loaded")
-    cleanup.append(pair)
-    src, dst = (
-        await observe(pair.src, HISI_MAINLINE_DEVICE),
-        await observe(pair.dst, HISI_MAINLINE_DEVICE),
-    )
+    src, dst = await both(pair)
     assert outcome is Outcome.SUCCEEDED
     assert dst["hisi_acc/migf_data"].endswith("migrate data length: 40\n")
     assert dst["hisi_acc/dev_data"] == "EBUSY"  # the VF is not ready
     assert src["hisi_acc/migf_data"] == dst["hisi_acc/migf_data"]
     old, _ = await run("guest-driver-not-loaded", HISI_2023_DEVICE)
-    cleanup.append(old)
     attr = (await observe(old.dst, HISI_2023_DEVICE))["hisi_acc/attr"]
     assert "device  ready: 1\n" in attr and "data     size: 40\n" in attr
 
 
-async def test_corrupt_transfer(cleanup: list[SimPair]) -> None:
+async def test_corrupt_transfer(run: Run) -> None:
     pair, outcome = await run("corrupt-transfer")
-    cleanup.append(pair)
-    src, dst = (
-        await observe(pair.src, HISI_MAINLINE_DEVICE),
-        await observe(pair.dst, HISI_MAINLINE_DEVICE),
-    )
+    src, dst = await both(pair)
     assert outcome is Outcome.SUCCEEDED
     a = parse_migf_data(src["hisi_acc/migf_data"].encode()).dump
     b = parse_migf_data(dst["hisi_acc/migf_data"].encode()).dump
     assert [i for i in range(len(a)) if a[i] != b[i]] == [0x44, 0x61, 0x7B]
 
 
-async def test_device_unplug(cleanup: list[SimPair]) -> None:
+async def test_device_unplug(run: Run) -> None:
     pair, outcome = await run("device-unplug")
-    cleanup.append(pair)
-    src, dst = (
-        await observe(pair.src, HISI_MAINLINE_DEVICE),
-        await observe(pair.dst, HISI_MAINLINE_DEVICE),
-    )
+    src, dst = await both(pair)
     assert outcome is Outcome.FAILED
     assert set(src.values()) == {"ENOENT"}
     assert HISI_MAINLINE_DEVICE not in pair.src.list_dir("vfio")
     assert dst["state"] == "RESUMING\n"
 
 
-async def test_precopy_hang(cleanup: list[SimPair]) -> None:
+async def test_precopy_hang(run: Run) -> None:
     pair, outcome = await run("precopy-hang", MTTY_DEVICE)
-    cleanup.append(pair)
     src = await observe(pair.src, MTTY_DEVICE)
     assert outcome is None
     assert src["state"] == BLOCKED
     hisi, _ = await run("precopy-hang")
-    cleanup.append(hisi)
     seen = await observe(hisi.src, HISI_MAINLINE_DEVICE)
     assert seen["state"] == BLOCKED
     assert seen["hisi_acc/cmd_state"] == "mailbox cmd channel ready!\n"

@@ -9,6 +9,7 @@ from pathlib import Path
 from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE
 from sim.scenarios import scenario
+from tests.fixtures.captures import add_capture
 from tests.ui.helpers import (
     attached,
     log_text,
@@ -142,18 +143,8 @@ async def test_large_captures_diff_without_blocking_the_keys(tmp_path: Path) -> 
     spots = sorted(rng.sample(range(size), 50))
     for spot in spots:
         b[spot] ^= 0x01
-    common = dict(
-        host="sim://src",
-        device="d",
-        file="big",
-        kind="raw",
-        reason="kept",
-        text=None,
-        clock=0.0,
-        states={},
-    )
-    first = store.add(side="source", data=a, **common)  # type: ignore[arg-type]
-    second = store.add(side="destination", data=bytes(b), **common)  # type: ignore[arg-type]
+    first = add_capture(store, "source", a, file="big", kind="raw", reason="kept")
+    second = add_capture(store, "destination", bytes(b), file="big", kind="raw", reason="kept")
     del a, b
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
