@@ -14,6 +14,7 @@ Ratios and shares, not times, are the result: the machine is shared and noisy.
 from __future__ import annotations
 
 import argparse
+import compileall
 import fcntl
 import os
 import pty
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import termios
 import time
+from pathlib import Path
 
 BARE_APP = """
 from textual.app import App
@@ -129,6 +131,11 @@ def main() -> None:
     args = parser.parse_args()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
     env.pop("NO_COLOR", None)
+    # As installed: with bytecode, like Textual's own (pip compiles what it installs; an
+    # editable checkout under PYTHONDONTWRITEBYTECODE would recompile every module each start).
+    root = Path(__file__).resolve().parents[1]
+    for package in ("vfio_tui", "sim"):
+        compileall.compile_dir(root / package, quiet=1)
     with tempfile.TemporaryDirectory() as captures:
         app = [sys.executable, "-m", "vfio_tui.cli", "--capture-dir", captures]
         bare = [sys.executable, "-c", BARE_APP]
