@@ -13,6 +13,7 @@ from tests.ui.helpers import (
     attached,
     log_text,
     make_app,
+    notified,
     pane_text,
     screen_text,
     shows,
@@ -93,6 +94,31 @@ async def test_save_keeps_a_capture_of_the_focused_side(tmp_path: Path) -> None:
         await pilot.press("tab", "s")  # destination: never opened, dev_data fails
         await wait_for(pilot, lambda: "EINVAL" in log_text(app))
         assert "not opened" in pane_text(app, "destination")
+
+
+async def test_keep_keeps_the_focused_sides_data_as_it_is_now(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("k")  # before any migration migf_data fails (EAGAIN): nothing to keep
+        await wait_for(pilot, lambda: "nothing to keep: migf_data" in notified(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: len(app.session.captures.list()) >= 2)
+        await pilot.press("k")
+        await wait_for(pilot, lambda: any(c.reason == "kept" for c in app.session.captures.list()))
+        kept = [c for c in app.session.captures.list() if c.reason == "kept"]
+        assert [(c.side, c.file) for c in kept] == [("source", "hisi_acc/migf_data")]
+        assert f"as {kept[0].id}" in log_text(app)
+
+
+async def test_no_app_key_is_shadowed_by_a_focused_pane(tmp_path: Path) -> None:
+    """A pane's own keys (scrolling) must not swallow the app's: focus is always on a pane."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        pane = app.query_one("#source", DevicePane)
+        shadowed = set(pane._bindings.key_to_bindings) & set(app._bindings.key_to_bindings)
+        assert shadowed == set()
 
 
 async def test_save_both_and_io_test_on_the_2023_layout(tmp_path: Path) -> None:

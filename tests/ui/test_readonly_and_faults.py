@@ -9,7 +9,16 @@ import pytest
 from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE
 from sim.scenarios import SCENARIOS, scenario
-from tests.ui.helpers import DEV, attached, log_text, make_app, pane_text, wait_for
+from tests.ui.helpers import (
+    DEV,
+    attached,
+    log_text,
+    make_app,
+    notified,
+    pane_text,
+    shows,
+    wait_for,
+)
 from vfio_tui.model.formats import parse_data
 
 
@@ -83,3 +92,23 @@ async def test_fault_shows_its_symptom(tmp_path: Path, fault: str) -> None:
                     in " ".join(strip.text for strip in app.screen._compositor.render_strips())
                 ),
             )
+
+
+async def test_an_unwritable_capture_directory_is_said_once_and_nothing_stops(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "blocked").write_text("a file where the capture directory's parent should be")
+    app = make_app(tmp_path / "blocked")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        # The migration still runs to its end and both panes keep updating.
+        await shows(pilot, app, "destination", "▶ RUNNING")
+        await shows(pilot, app, "source", "■ STOP")
+        await wait_for(pilot, lambda: app.session.capture_failures >= 2, what="two refusals")
+        problem = "captures cannot be written to"
+        assert log_text(app).count(problem) == 1  # said once, not on every poll
+        assert "Not a directory" in log_text(app)
+        assert problem in notified(app)
+        await pilot.press("k")  # asked for by the person: said again
+        await wait_for(pilot, lambda: log_text(app).count(problem) == 2, what="keep refused")

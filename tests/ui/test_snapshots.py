@@ -34,13 +34,19 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
+@pytest.fixture(autouse=True)
+def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run in a fresh directory: captures go to a relative path, the same in every picture."""
+    monkeypatch.chdir(tmp_path)
+
+
 def frozen_app(name: str, **kwargs: Any) -> VfioTuiApp:
     return VfioTuiApp(
         parse_host_url(f"sim://src#{DEV}"),
         parse_host_url(f"sim://dst#{DEV}"),
         options=TransportOptions(read_timeout=0.3),
         world=SimWorld(Pace.instant()),
-        capture_dir=Path("/tmp/vfio-tui-snapshots") / name,
+        capture_dir=Path("captures") / name,
         interval=0.05,
         clock=lambda: 100.0,
         wallclock=lambda: FROZEN_WALL,

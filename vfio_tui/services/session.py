@@ -96,6 +96,10 @@ class Session:
         self.clock = clock
         self.started = clock() if started is None else started
         self.timeline = Timeline()
+        # A capture that could not be written (disk full, no permission): counted, and the
+        # latest reason kept, so the app can say so once instead of on every poll.
+        self.capture_failures = 0
+        self.capture_problem: str | None = None
         self.sides = {
             "source": Side("source", source, open_transport(source, options, world)),
             "destination": Side(
@@ -158,19 +162,30 @@ class Session:
         side.seen_data[kind.path] = data
         return self._keep(side, kind.path, data, text, reason)
 
-    def _keep(self, side: Side, path: str, data: bytes, text: bytes | None, reason: str) -> Capture:
-        return self.captures.add(
-            side=side.name,
-            host=str(side.url.without_device),
-            device=side.device or "",
-            file=path,
-            kind="mtty" if is_mtty_data(data) else "acc_vf_data",
-            reason=reason,
-            data=data,
-            text=text,
-            clock=self.now(),
-            states=self.states(),
-        )
+    def _keep(
+        self, side: Side, path: str, data: bytes, text: bytes | None, reason: str
+    ) -> Capture | None:
+        """Write a capture; None if the capture directory refuses it (see capture_problem)."""
+        try:
+            return self.captures.add(
+                side=side.name,
+                host=str(side.url.without_device),
+                device=side.device or "",
+                file=path,
+                kind="mtty" if is_mtty_data(data) else "acc_vf_data",
+                reason=reason,
+                data=data,
+                text=text,
+                clock=self.now(),
+                states=self.states(),
+            )
+        except OSError as exc:
+            self.capture_failures += 1
+            self.capture_problem = (
+                f"captures cannot be written to {self.captures.directory}: "
+                f"{exc.strerror or exc}; the data is still shown, but not kept"
+            )
+            return None
 
     def keep(self, name: str, path: str) -> Capture | None:
         """Keep the last content of a file of `name` as a capture (the person asked)."""

@@ -125,6 +125,8 @@ class VfioTuiApp(App[int]):
         self._early_log: list[str] = []
         self.interval = interval
         self.paused = False
+        self._capture_failures_reported = 0
+        self._capture_problem_reported: str | None = None
         self.fault = scenario.name if scenario else "clean"  # for the next migration
         self._wake = {side: asyncio.Event() for side in SIDES}
         self._resume = asyncio.Event()
@@ -335,6 +337,20 @@ class VfioTuiApp(App[int]):
             self.log_line(
                 f"kept {capture.file} ({capture.size} bytes) as {capture.id}", message.side
             )
+        self._report_capture_failures()
+
+    def _report_capture_failures(self, always: bool = False) -> bool:
+        """Say (log and notification) that captures could not be written: once per reason
+        for what polling keeps, `always` for what the person asked to keep. True if any."""
+        failures = self.session.capture_failures
+        if failures == self._capture_failures_reported:
+            return False
+        self._capture_failures_reported = failures
+        if always or self.session.capture_problem != self._capture_problem_reported:
+            self._capture_problem_reported = self.session.capture_problem
+            self.log_line(f"ERROR {self.session.capture_problem}")
+            self.notify(str(self.session.capture_problem), severity="error", timeout=10)
+        return True
 
     # --- actions ----------------------------------------------------------------------
 
@@ -400,6 +416,7 @@ class VfioTuiApp(App[int]):
         else:
             self.notify(outcome.message, severity="warning")
         self.log_line(outcome.message, outcome.side)
+        self._report_capture_failures()
 
     def action_keep(self) -> None:
         """Keep the focused side's migration data as it is now, as a capture."""
@@ -411,7 +428,8 @@ class VfioTuiApp(App[int]):
             return
         capture = self.session.keep(side, kind.path)
         if capture is None:
-            self.notify(f"nothing to keep: {kind.short} could not be read", severity="warning")
+            if not self._report_capture_failures(always=True):
+                self.notify(f"nothing to keep: {kind.short} could not be read", severity="warning")
             return
         self.log_line(f"kept {capture.file} ({capture.size} bytes) as {capture.id}", side)
 

@@ -86,8 +86,8 @@ class DevicePane(Vertical, can_focus=True):
     """Source or destination: header, link, state, then the device's files decoded."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "scroll(1)", "Scroll down", show=False, id="pane-down"),
-        Binding("up,k", "scroll(-1)", "Scroll up", show=False, id="pane-up"),
+        Binding("down", "scroll(1)", "Scroll down", show=False, id="pane-down"),
+        Binding("up", "scroll(-1)", "Scroll up", show=False, id="pane-up"),
         Binding("pagedown", "scroll(10)", "Page down", show=False, id="pane-page-down"),
         Binding("pageup", "scroll(-10)", "Page up", show=False, id="pane-page-up"),
     ]
