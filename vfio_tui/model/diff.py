@@ -66,11 +66,6 @@ class DiffResult:
     def ranges(self) -> list[tuple[int, int]]:
         return list(zip(self.starts, self.ends, strict=True))
 
-    def differs_in(self, start: int, end: int) -> bool:
-        """Whether a kept range overlaps [start, end)."""
-        index = bisect.bisect_right(self.ends, start)
-        return index < len(self.starts) and self.starts[index] < end
-
     def next_after(self, offset: int) -> int | None:
         """The first kept differing offset > `offset`."""
         index = bisect.bisect_right(self.ends, offset + 1)
@@ -151,11 +146,8 @@ def diff_streams(
         if not got_a and not got_b:
             break
         common = min(got_a, got_b)
-        if got_a != got_b or buffer_a != buffer_b:
-            if got_a == got_b:
-                _scan(result, buffer_a, buffer_b, common, offset)
-            elif common:
-                _scan(result, buffer_a[:common], buffer_b[:common], common, offset)
+        if common and (got_a != got_b or buffer_a != buffer_b):
+            _scan(result, buffer_a, buffer_b, common, offset)  # looks at the first `common`
         result.size_a += got_a
         result.size_b += got_b
         offset += max(got_a, got_b)

@@ -493,3 +493,11 @@ def dump_bytes(parsed: ParsedFile) -> bytes | None:
     if isinstance(parsed, DataFile | DevDataFile | MigfDataFile):
         return parsed.dump
     return None
+
+
+def decode_dump(kind: FileKind, text: bytes) -> bytes | None:
+    """The migration data bytes in a file's text; None if it carries none or is malformed."""
+    try:
+        return dump_bytes(parse_file(kind, text))
+    except FormatError:
+        return None

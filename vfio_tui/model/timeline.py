@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SIDES = ("source", "destination")
-
 
 @dataclass(frozen=True)
 class StateEvent:

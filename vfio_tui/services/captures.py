@@ -106,7 +106,8 @@ class Capture:
         )
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename: a crash leaves the old file or the new."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
@@ -158,11 +159,11 @@ class CaptureStore:
             states=dict(states),
             directory=self.directory,
         )
-        _write_atomically(capture.data_path, data)
+        write_atomically(capture.data_path, data)
         if text is not None:
-            _write_atomically(capture.text_path, text)
+            write_atomically(capture.text_path, text)
         meta = json.dumps(capture.to_json(), indent=2).encode()
-        _write_atomically(self.directory / f"{capture_id}.json", meta)  # last: marks complete
+        write_atomically(self.directory / f"{capture_id}.json", meta)  # last: marks complete
         return capture
 
     def list(self) -> list[Capture]:

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import mmap
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +19,9 @@ from pathlib import Path
 
 from vfio_tui.model.diff import Buffer, DiffResult, diff_streams
 from vfio_tui.model.fielddiff import FieldDiff, compare_fields, size_note
-from vfio_tui.model.formats import FormatError, dump_bytes, parse_file
+from vfio_tui.model.formats import decode_dump
 from vfio_tui.model.layout import FileKind
+from vfio_tui.services.captures import write_atomically
 
 TEXT_LIMIT = 1 << 20  # a kernel hex dump is a few KiB; larger files are raw data
 _DUMP_KINDS = (FileKind.MIGF_DATA, FileKind.DATA, FileKind.DEV_DATA)
@@ -54,10 +54,6 @@ class DiffSide:
         for closer in self._closers:
             closer()
         self._closers.clear()
-
-
-def open_bytes(label: str, data: bytes, detail: str = "") -> DiffSide:
-    return DiffSide(label, data, detail=detail)
 
 
 def open_file(path: Path, label: str | None = None, detail: str = "") -> DiffSide:
@@ -95,10 +91,7 @@ def _decode_dump(text: bytes) -> bytes | None:
     if not text.startswith((b"Mig Data:", b"Dev Data:", b"device not migrated!")):
         return None
     for kind in _DUMP_KINDS:
-        try:
-            data = dump_bytes(parse_file(kind, text))
-        except FormatError:
-            continue
+        data = decode_dump(kind, text)
         if data is not None:
             return data
     return None
@@ -203,7 +196,5 @@ def export_text(
         body += ["", "fields:", *field_table(rows)]
     body += ["", "differing bytes (cmp -l: offset from 1, A and B in octal):"]
     body += cmp_lines(result, a, b)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(body) + "\n")
-    os.replace(tmp, path)
+    write_atomically(path, ("\n".join(body) + "\n").encode())
     return path

@@ -10,7 +10,6 @@ within a moment ignored, so a key repeat cannot fire an action twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vfio_tui.model.accdata import is_mtty_data
-from vfio_tui.model.formats import FormatError, Notice, dump_bytes, parse_file, parse_save
+from vfio_tui.model.formats import FormatError, Notice, decode_dump, parse_save
 from vfio_tui.model.hosturl import HostUrl, Scheme
 from vfio_tui.model.layout import FileKind, Layout, detect_layout
 from vfio_tui.model.snapshot import DeviceSnapshot, FileResult
@@ -51,7 +50,6 @@ class Side:
     snapshot: DeviceSnapshot | None = None
     busy: set[Action] = field(default_factory=set)
     finished_at: dict[Action, float] = field(default_factory=dict)
-    results: dict[Action, FileResult] = field(default_factory=dict)
     seen_data: dict[str, bytes] = field(default_factory=dict)
 
     @property
@@ -141,7 +139,7 @@ class Session:
         for kind in (FileKind.DATA, FileKind.MIGF_DATA):
             result = snap.files.get(kind.path)
             if kind.path in changed and result is not None and result.data is not None:
-                capture = self._capture_if_new(side, kind, result.data, "changed")
+                capture = self._capture(side, kind, result.data, "changed", only_new=True)
                 if capture is not None:
                     captured.append(capture)
         return PollOutcome(snap, changed, event, tuple(captured))
@@ -149,17 +147,14 @@ class Session:
     def states(self) -> dict[str, str | None]:
         return {name: self.timeline.last(name) for name in self.sides}
 
-    def _capture_if_new(
-        self, side: Side, kind: FileKind, text: bytes, reason: str
+    def _capture(
+        self, side: Side, kind: FileKind, text: bytes, reason: str, *, only_new: bool
     ) -> Capture | None:
-        """Keep the data of a hex-dump file if it differs from what was last kept."""
-        try:
-            data = dump_bytes(parse_file(kind, text))
-        except FormatError:
+        """Keep the data of a hex-dump file (`only_new`: unless it is what was last kept)."""
+        data = decode_dump(kind, text)
+        if data is None or (only_new and side.seen_data.get(kind.path) == data):
             return None
-        if data is None or side.seen_data.get(kind.path) == data:
-            return None
-        side.seen_data[kind.path] = data
+        side.seen_data[kind.path] = data  # polling will not keep the same bytes again
         return self._keep(side, kind.path, data, text, reason)
 
     def _keep(
@@ -196,8 +191,7 @@ class Session:
         kind = FileKind.from_path(path)
         data = result.data
         if kind is not None and kind.carries_data:
-            with contextlib.suppress(FormatError):
-                data = dump_bytes(parse_file(kind, result.data)) or result.data
+            data = decode_dump(kind, result.data) or result.data
         return self._keep(side, path, data, result.data, "kept")
 
     # --- actions ------------------------------------------------------------------------
@@ -241,7 +235,6 @@ class Session:
     async def _perform(self, side: Side, action: Action, target: FileKind) -> ActionOutcome:
         assert side.device is not None
         result = await side.transport.trigger(side.device, target.path)
-        side.results[action] = result
         verb = action.value
         if result.error is not None:
             return ActionOutcome(
@@ -250,7 +243,7 @@ class Session:
         assert result.data is not None
         capture = None
         if action is Action.SAVE and target is FileKind.DEV_DATA:
-            capture = self._capture_action(side, target, result.data)
+            capture = self._capture(side, target, result.data, "save", only_new=False)
         elif action is Action.SAVE and target is FileKind.SAVE:
             try:
                 saved = parse_save(result.data)
@@ -265,23 +258,13 @@ class Session:
                 FileKind.DATA.path
             ]
             if fresh.data is not None:
-                capture = self._capture_action(side, FileKind.DATA, fresh.data)
+                capture = self._capture(side, FileKind.DATA, fresh.data, "save", only_new=False)
         text = result.data.decode("ascii", "replace").strip().splitlines()
         summary = text[-1] if text else "(empty)"
         kept = f"; kept as {capture.id}" if capture else ""
         return ActionOutcome(
             side.name, action, True, f"{verb} ({target.short}): {summary}{kept}", result, capture
         )
-
-    def _capture_action(self, side: Side, kind: FileKind, text: bytes) -> Capture | None:
-        try:
-            data = dump_bytes(parse_file(kind, text))
-        except FormatError:
-            return None
-        if data is None:
-            return None
-        side.seen_data[kind.path] = data  # polling will not keep the same bytes again
-        return self._keep(side, kind.path, data, text, "save")
 
     # --- the simulator ------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from vfio_tui.ui.widgets.pane import DevicePane
 if TYPE_CHECKING:  # these load on first use, after the first paint
     from sim.migration import MigrationEvent
     from sim.scenarios import Scenario
+    from vfio_tui.services.captures import Capture
     from vfio_tui.services.session import Action, Session
     from vfio_tui.transport.hosts import SimWorld
 
@@ -334,9 +335,7 @@ class VfioTuiApp(App[int]):
             if event.previous is not None:
                 self.log_line(f"state {event.previous} -> {event.state}", message.side)
         for capture in outcome.captures:
-            self.log_line(
-                f"kept {capture.file} ({capture.size} bytes) as {capture.id}", message.side
-            )
+            self._log_kept(capture, message.side)
         self._report_capture_failures()
 
     def _report_capture_failures(self, always: bool = False) -> bool:
@@ -431,6 +430,9 @@ class VfioTuiApp(App[int]):
             if not self._report_capture_failures(always=True):
                 self.notify(f"nothing to keep: {kind.short} could not be read", severity="warning")
             return
+        self._log_kept(capture, side)
+
+    def _log_kept(self, capture: Capture, side: str) -> None:
         self.log_line(f"kept {capture.file} ({capture.size} bytes) as {capture.id}", side)
 
     def action_pause(self) -> None:

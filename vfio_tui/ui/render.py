@@ -166,15 +166,6 @@ def data_table(data: bytes, width: int) -> RenderableType:
     return Group(*lines)
 
 
-def hex_rows(data: bytes, width: int) -> Text:
-    per_row = 16 if width >= 54 else 8
-    text = Text()
-    for offset in range(0, len(data), per_row):
-        marker = "▌" if offset < QM_MATCH_SIZE else " "
-        text.append(f"{marker}{offset:04x}: {data[offset : offset + per_row].hex(' ')}\n")
-    return text
-
-
 def parse_or_error(kind: FileKind, data: bytes) -> ParsedFile | FormatError:
     try:
         return parse_file(kind, data)
@@ -193,12 +184,6 @@ def one_line_result(kind: FileKind, result: FileResult) -> Text:
         return Text(f"{kind.short}: mailbox 0x{parsed.mailbox:x} ({ready})")
     lines = result.data.decode("ascii", "replace").strip().splitlines()
     return Text(f"{kind.short}: {lines[-1] if lines else '(empty)'}")
-
-
-def data_of(kind: FileKind, parsed: ParsedFile) -> bytes | None:
-    if isinstance(parsed, DataFile | DevDataFile | MigfDataFile):
-        return parsed.dump
-    return None
 
 
 def not_migrated(parsed: ParsedFile) -> bool:

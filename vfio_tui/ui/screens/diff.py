@@ -22,6 +22,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from vfio_tui.model.diff import DiffResult, next_difference, previous_difference
+from vfio_tui.model.fielddiff import FieldDiff
 from vfio_tui.services.captures import Capture, CaptureStore
 from vfio_tui.services.diffing import (
     DiffInputError,
@@ -99,6 +100,7 @@ class DiffScreen(Screen[None]):
         self.sides: tuple[DiffSide, DiffSide] | None = None
         self.result: DiffResult | None = None
         self.digests: list[str] | None = None
+        self.rows: list[FieldDiff] = []  # the field comparison of the two sides, if small
         self._comparing = 0  # comparisons running in worker threads
 
     def compose(self) -> ComposeResult:
@@ -120,8 +122,11 @@ class DiffScreen(Screen[None]):
             await self._load(*self.pair)
 
     def on_unmount(self) -> None:
-        # A comparison still running uses the mappings: it closes them when it stops.
         sides, self.sides = self.sides, None
+        self._release(sides)
+
+    def _release(self, sides: tuple[DiffSide, DiffSide] | None) -> None:
+        """Close two sides no longer shown; a comparison still running closes its own."""
         if sides is not None and not self._comparing:
             for side in sides:
                 side.close()
@@ -137,19 +142,17 @@ class DiffScreen(Screen[None]):
         except DiffInputError as exc:
             self.query_one("#diff-header", Static).update(f"cannot compare: {exc}")
             return
-        if self.sides is not None and not self._comparing:
-            for side in self.sides:
-                side.close()
+        self._release(self.sides)
         self.sides, self.result, self.digests = sides, None, None
+        self.rows = fields(*sides)
         switcher = self.query_one(ContentSwitcher)
         await switcher.query("#hex, #fields-scroll").remove()
         hexview = HexDiffView(sides[0].data, sides[1].data, id="hex")
         scroll = VerticalScroll(Static("comparing…", id="fields"), id="fields-scroll")
         hexview.display = scroll.display = False  # the switcher shows one of them
         await switcher.mount(hexview, scroll)
-        small = sides[0].size <= 4096 and sides[1].size <= 4096
         switcher.current = None
-        switcher.current = "fields-scroll" if small and fields(*sides) else "hex"
+        switcher.current = "fields-scroll" if self.rows else "hex"  # small data: fields first
         self.query_one("#diff-header", Static).update(f"comparing… ({_sizes(*sides)})")
         self._compare(sides)
 
@@ -203,12 +206,11 @@ class DiffScreen(Screen[None]):
         header.update(text)
         if first_time:
             self.query_one(HexDiffView).set_result(result)
-            self.query_one("#fields", Static).update(self._field_table(sides))
+            self.query_one("#fields", Static).update(self._field_table(self.rows))
             if result.first_offset is not None:
                 self.query_one(HexDiffView).show_offset(result.first_offset)
 
-    def _field_table(self, sides: tuple[DiffSide, DiffSide]) -> Table | Text:
-        rows = fields(*sides)
+    def _field_table(self, rows: list[FieldDiff]) -> Table | Text:
         if not rows:
             return Text("no known layout (struct acc_vf_data or mtty): see the bytes view (v)")
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)

@@ -65,11 +65,8 @@ class HexDiffView(ScrollView, can_focus=True):
         for start, end in result.ranges():
             first = max(0, start // ROW - CONTEXT)
             last = min(self.rows, (end - 1) // ROW + 1 + CONTEXT)
-            if first > shown_until:
-                if first - shown_until == 1:
-                    segments.append((shown_until, first, False))
-                else:
-                    segments.append((shown_until, first, True))
+            if first > shown_until:  # a single row is shown, not folded
+                segments.append((shown_until, first, first - shown_until > 1))
             else:
                 first = shown_until
             if last > first:
@@ -97,15 +94,17 @@ class HexDiffView(ScrollView, can_focus=True):
         lines = self._starts[-1] + (1 if last_folded else last_end - last_first)
         self.virtual_size = Size(WIDE, lines)
 
+    def _segment_of(self, row: int) -> int:
+        return max(0, bisect.bisect_right(self._firsts, row) - 1)
+
     def line_of_row(self, row: int) -> int:
         """The line showing `row` (its fold line, when the row is folded away)."""
-        index = max(0, bisect.bisect_right(self._firsts, row) - 1)
+        index = self._segment_of(row)
         first, _end, folded = self._segments[index]
         return self._starts[index] + (0 if folded else row - first)
 
     def row_folded(self, row: int) -> bool:
-        index = max(0, bisect.bisect_right(self._firsts, row) - 1)
-        return self._segments[index][2]
+        return self._segments[self._segment_of(row)][2]
 
     def show_offset(self, offset: int) -> None:
         """Scroll so the row holding `offset` is on screen, and mark it."""

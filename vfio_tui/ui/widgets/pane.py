@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from vfio_tui.services.session import ActionOutcome
 
 STALE_AFTER = 3.0  # polls missed before a pane counts as stale
+LINK_MARKS = {
+    LinkState.CONNECTED: "●",
+    LinkState.CONNECTING: "◌",
+    LinkState.RETRYING: "◌",
+    LinkState.FAILED: "✗",
+    LinkState.CLOSED: "✗",
+}
 
 
 class StateBanner(Static):
@@ -98,7 +105,7 @@ class DevicePane(Vertical, can_focus=True):
         self.border_title = side.upper()
         self.last_good: float | None = None
         self.status = HostStatus()
-        self._shown: dict[str, FileResult | None] = {}
+        self._shown: dict[str, FileResult] = {}  # the files last shown, by path
         self._layout: Layout = Layout.CORE
         self._saved: tuple[FileKind, FileResult] | None = None
         self._identity_text = "connecting…"
@@ -135,8 +142,9 @@ class DevicePane(Vertical, can_focus=True):
 
     def set_identity(self, host: str, device: str | None, layout: Layout | None) -> None:
         self.border_title = f"{self.side.upper()} {host}"
-        if layout is not None:
+        if layout is not None and layout is not self._layout:
             self._layout = layout
+            self._shown = {}  # what the files mean depends on the layout: show them anew
         parts = [device or "(choosing a device)"]
         if layout is not None:
             parts.append(layout.short)
@@ -152,14 +160,7 @@ class DevicePane(Vertical, can_focus=True):
     def tick(self, now: float, interval: float | None) -> None:
         """Refresh the link line: connection state and the age of the last good read."""
         status = self.status
-        marks = {
-            LinkState.CONNECTED: "●",
-            LinkState.CONNECTING: "◌",
-            LinkState.RETRYING: "◌",
-            LinkState.FAILED: "✗",
-            LinkState.CLOSED: "✗",
-        }
-        text = f"{marks[status.state]} {status.describe()}"
+        text = f"{LINK_MARKS[status.state]} {status.describe()}"
         stale = status.state is not LinkState.CONNECTED
         if self.last_good is not None:
             age = max(0.0, now - self.last_good)
@@ -179,16 +180,17 @@ class DevicePane(Vertical, can_focus=True):
         """Update only the sections whose files changed."""
         files = dict(snapshot.files)
         self.last_good = snapshot.taken_at
-        banner_input = files.get(FileKind.STATE.path)
-        if self._shown.get("state") != banner_input or banner_input is None:
+        state = files.get(FileKind.STATE.path)
+        if self._shown.get(FileKind.STATE.path) != state or state is None:
             self.query_one(StateBanner).show(snapshot, last_seen, self._layout)
         features = files.get(FileKind.FEATURES.path)
-        if self._shown.get("features") != features:
+        if self._shown.get(FileKind.FEATURES.path) != features or not self._shown:
             self.query_one("#features", Static).update(self._features(features))
-        self._show_attributes(files)
-        self._show_data(files)
-        self._show_errors(files)
-        self._shown = {**files, "state": banner_input, "features": features}
+        if files != self._shown or not self._shown:
+            self._show_attributes(files)
+            self._show_data(files)
+            self._show_errors(files)
+        self._shown = files
 
     def _features(self, result: FileResult | None) -> RenderableType:
         from vfio_tui.model.formats import FeaturesFile
@@ -224,7 +226,7 @@ class DevicePane(Vertical, can_focus=True):
         self._set_part("attributes", Group(title, *lines) if lines else None)
 
     def _show_data(self, files: dict[str, FileResult]) -> None:
-        from vfio_tui.model.formats import FormatError
+        from vfio_tui.model.formats import FormatError, dump_bytes
         from vfio_tui.ui import render
 
         view = self.query_one(DataView)
@@ -243,7 +245,7 @@ class DevicePane(Vertical, can_focus=True):
             parsed = render.parse_or_error(FileKind.DEV_DATA, saved.data or b"")
             if saved.data is not None and not isinstance(parsed, FormatError):
                 title = render.section_title("dev_data", "live registers (match header is zero)")
-                view.show(title, render.data_of(FileKind.DEV_DATA, parsed), [])
+                view.show(title, dump_bytes(parsed), [])
                 return
         title = render.section_title(kind.short, "migration data")
         if result is None:
@@ -257,7 +259,7 @@ class DevicePane(Vertical, can_focus=True):
             elif render.not_migrated(parsed):
                 view.show(title, None, [Text("device not migrated! (nothing saved yet)")])
             else:
-                view.show(title, render.data_of(kind, parsed), [])
+                view.show(title, dump_bytes(parsed), [])
 
     def _show_errors(self, files: dict[str, FileResult]) -> None:
         from vfio_tui.ui import render
@@ -283,8 +285,8 @@ class DevicePane(Vertical, can_focus=True):
         self._set_part("actions", Group(render.section_title("last action", when), line, Text()))
         self.query_one(VerticalScroll).scroll_home(animate=False)
         if self._shown:
-            self._show_attributes({k: v for k, v in self._shown.items() if v is not None})
-            self._show_data({k: v for k, v in self._shown.items() if v is not None})
+            self._show_attributes(self._shown)
+            self._show_data(self._shown)
 
 
 def _age(seconds: float) -> str:
