@@ -20,6 +20,7 @@ import asyncssh
 
 from sim.host import SimHost
 from vfio_tui.model.hosturl import DEFAULT_DEBUGFS
+from vfio_tui.transport.hostkeys import known_hosts_line
 from vfio_tui.transport.reader_protocol import (
     READY_LINE,
     SCRIPT,
@@ -58,8 +59,7 @@ class SimSshServer:
 
     def known_hosts_line(self, address: str = "127.0.0.1") -> str:
         assert self.host_key is not None
-        public = self.host_key.export_public_key("openssh").decode("ascii").split()
-        return f"[{address}]:{self.port} {public[0]} {public[1]}"
+        return known_hosts_line(address, self.port, self.host_key.export_public_key("openssh"))
 
     async def start(
         self, port: int = 0, address: str = "127.0.0.1", host_key: asyncssh.SSHKey | None = None

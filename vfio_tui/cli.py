@@ -34,19 +34,20 @@ def _url(text: str) -> HostUrl:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _scenario_name(text: str) -> str:
+def _scenario(text: str) -> Scenario:
     from sim.scenarios import scenario
 
     try:
-        return scenario(text).name
+        return scenario(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _scenario(name: str | None) -> Scenario | None:
-    from sim.scenarios import scenario
-
-    return scenario(name) if name else None
+def _check_scenario(
+    parser: argparse.ArgumentParser, chosen: Scenario | None, urls: Sequence[HostUrl]
+) -> None:
+    if chosen is not None and not all(u.scheme is Scheme.SIM for u in urls):
+        parser.error("--scenario applies to the simulated hosts (sim://src, sim://dst) only")
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -76,16 +77,18 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="OpenSSH client config to use instead of ~/.ssh/config",
     )
+    from vfio_tui.transport.base import DEFAULT_READ_TIMEOUT
+
     group.add_argument(
         "--timeout",
         type=float,
-        default=2.0,
+        default=DEFAULT_READ_TIMEOUT,
         metavar="SECONDS",
-        help="how long one file read may block (default 2)",
+        help=f"how long one file read may block (default {DEFAULT_READ_TIMEOUT:g})",
     )
     group.add_argument(
         "--scenario",
-        type=_scenario_name,
+        type=_scenario,
         metavar="NAME",
         help="simulated hosts only: the fault for the simulated migration "
         "(`vfio-sim scenarios` lists them)",
@@ -123,8 +126,7 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
     )
     add_connection_options(parser)
     args = parser.parse_args(argv)
-    if args.scenario is not None and not all(u.scheme is Scheme.SIM for u in (args.src, args.dst)):
-        parser.error("--scenario applies to the simulated hosts (sim://src, sim://dst) only")
+    _check_scenario(parser, args.scenario, (args.src, args.dst))
     from vfio_tui.services.snapshot import take_snapshots
 
     urls = [args.src, args.dst]
@@ -160,7 +162,13 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     """The live view as the command line and the config file ask for it (and mouse or not)."""
     from pathlib import Path
 
-    from vfio_tui.config import ConfigError, load_config
+    from vfio_tui.config import (
+        DEFAULT_POLL_INTERVAL,
+        POLL_INTERVAL_RANGE,
+        ConfigError,
+        load_config,
+        valid_poll_interval,
+    )
 
     parser = argparse.ArgumentParser(
         prog="vfio-tui",
@@ -180,7 +188,11 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     )
     parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
     parser.add_argument("--theme", help="e.g. ansi-dark for the terminal's own colours")
-    parser.add_argument("--interval", type=float, help="poll interval in seconds (default 0.5)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        help=f"poll interval in seconds (default {DEFAULT_POLL_INTERVAL:g})",
+    )
     parser.add_argument("--config", metavar="FILE", help="configuration file to use")
     parser.add_argument("--capture-dir", metavar="DIR", help="where captures are written")
     add_connection_options(parser)
@@ -215,15 +227,14 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
             parser.error(str(exc))
     else:
         parser.error("give two hosts (SRC DST), one pair name, or none for the simulator")
-    if args.scenario is not None and not all(u.scheme is Scheme.SIM for u in urls):
-        parser.error("--scenario applies to the simulated hosts (sim://src, sim://dst) only")
+    _check_scenario(parser, args.scenario, urls)
     options = transport_options(args)
     options.sudo = args.sudo or sudo_default
     if options.known_hosts is None:
         options.known_hosts = config.known_hosts
     interval = args.interval if args.interval is not None else config.poll_interval
-    if not 0.05 <= interval <= 60:
-        parser.error("--interval must be from 0.05 to 60 seconds")
+    if not valid_poll_interval(interval):
+        parser.error(f"--interval must be {POLL_INTERVAL_RANGE} seconds")
     capture_dir = Path(args.capture_dir) if args.capture_dir else None
     if capture_dir is None and config.capture_dir is not None:
         capture_dir = config.capture_dir / time.strftime("%Y%m%d-%H%M%S")
@@ -237,7 +248,7 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         capture_dir=capture_dir,
         read_only=args.read_only or config.read_only,
         interval=interval,
-        scenario=_scenario(args.scenario),
+        scenario=args.scenario,
         keymap=config.keymap,
         theme=args.theme or config.theme,
     )

@@ -24,13 +24,19 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from vfio_tui.model.hosturl import HostUrl, UrlError, parse_host_url
 
 ENV_VAR = "VFIO_TUI_CONFIG"
+DEFAULT_POLL_INTERVAL = 0.5  # seconds
+POLL_INTERVAL_RANGE = "from 0.05 to 60"
+
+
+def valid_poll_interval(seconds: float) -> bool:
+    return 0.05 <= seconds <= 60
 
 
 class ConfigError(ValueError):
@@ -48,7 +54,7 @@ class HostPair:
 @dataclass(frozen=True)
 class Config:
     path: Path | None = None
-    poll_interval: float = 0.5
+    poll_interval: float = DEFAULT_POLL_INTERVAL
     theme: str | None = None
     sudo: bool = False
     read_only: bool = False
@@ -85,16 +91,7 @@ def load_config(path: Path | None = None) -> Config:
     return _parse(path, data)
 
 
-_KNOWN = {
-    "poll_interval",
-    "theme",
-    "sudo",
-    "read_only",
-    "capture_dir",
-    "known_hosts",
-    "keymap",
-    "pairs",
-}
+_KNOWN = {f.name for f in fields(Config)} - {"path"}  # the settings a file may hold
 
 
 def _parse(path: Path, data: dict[str, Any]) -> Config:
@@ -104,13 +101,13 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     unknown = set(data) - _KNOWN
     if unknown:
         raise fail(sorted(unknown)[0], f"unknown setting (known: {', '.join(sorted(_KNOWN))})")
-    interval = data.get("poll_interval", 0.5)
+    interval = data.get("poll_interval", DEFAULT_POLL_INTERVAL)
     if (
         not isinstance(interval, int | float)
         or isinstance(interval, bool)
-        or not (0.05 <= interval <= 60)
+        or not valid_poll_interval(interval)
     ):
-        raise fail("poll_interval", "a number of seconds from 0.05 to 60")
+        raise fail("poll_interval", f"a number of seconds {POLL_INTERVAL_RANGE}")
     for key in ("sudo", "read_only"):
         if not isinstance(data.get(key, False), bool):
             raise fail(key, "true or false")

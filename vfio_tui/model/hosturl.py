@@ -59,11 +59,6 @@ class HostUrl:
     def without_device(self) -> HostUrl:
         return HostUrl(self.scheme, self.host, self.root, self.user, self.port)
 
-    def with_device(self, device: str) -> HostUrl:
-        if not valid_device(device):
-            raise UrlError(f"{device!r} is not a device name")
-        return HostUrl(self.scheme, self.host, self.root, self.user, self.port, device)
-
     @property
     def label(self) -> str:
         """A short name for headers: the host only."""

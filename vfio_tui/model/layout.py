@@ -100,7 +100,7 @@ def detect_layout(paths: Iterable[str]) -> Layout:
     return Layout.CORE
 
 
-def poll_files(paths: Iterable[str]) -> list[FileKind]:
-    """The known files among `paths` that polling may read: pure reads only."""
+def poll_files(paths: Iterable[str]) -> list[str]:
+    """The known files among `paths` that polling may read (pure reads only), in FileKind order."""
     present = {FileKind.from_path(p) for p in paths}
-    return [k for k in FileKind if k in present and not k.is_action]
+    return [k.path for k in FileKind if k in present and not k.is_action]

@@ -39,7 +39,7 @@ class DevicePoller:
     ) -> None:
         self.transport = transport
         self.device = device
-        self.files = [k.path for k in poll_files(files)]
+        self.files = poll_files(files)
         self.now = now
         self.blocked: dict[str, Blocked] = {}
         self._next_relist = 0.0
@@ -89,7 +89,7 @@ class DevicePoller:
         except HostError:
             return
         if self.device in devices:
-            self.files = [k.path for k in poll_files(devices[self.device])]
+            self.files = poll_files(devices[self.device])
 
 
 def _vanished(result: FileResult) -> bool:

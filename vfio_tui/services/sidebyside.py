@@ -12,7 +12,13 @@ import textwrap
 from dataclasses import dataclass
 
 from vfio_tui.model.explain import explain
-from vfio_tui.model.formats import FormatError, dump_bytes, parse_file
+from vfio_tui.model.formats import (
+    DEV_DATA_PREFIX,
+    MIG_DATA_PREFIX,
+    FormatError,
+    dump_bytes,
+    parse_file,
+)
 from vfio_tui.model.layout import FileKind
 from vfio_tui.model.snapshot import DeviceSnapshot, FileResult
 
@@ -57,7 +63,9 @@ def file_lines(result: FileResult | None, width: int) -> list[str]:
             return _wrap(f"MALFORMED: {exc}", width)
         data = dump_bytes(parsed)
         lines = result.data.decode("ascii").splitlines()
-        trailer = [line for line in lines if not line.startswith(("Mig Data:", "Dev Data:"))]
+        trailer = [
+            line for line in lines if not line.startswith((MIG_DATA_PREFIX, DEV_DATA_PREFIX))
+        ]
         if data is not None:
             return dump_rows(data, width) + trailer
         return trailer
@@ -98,10 +106,8 @@ def render_side_by_side(left: Side, right: Side, width: int = 80) -> str:
     pair(_header(left, column), _header(right, column), compare=False)
     paths = _paths(left, right)
     for path in paths:
-        title = f"── {path} "
-        out.append(
-            (title + "─" * (column - len(title))) + "─┼─" + title + "─" * (column - len(title))
-        )
+        rule = f"── {path} ".ljust(column, "─")
+        out.append(f"{rule}─┼─{rule}")
         a = file_lines(left.snapshot.files.get(path), column) if left.snapshot else []
         b = file_lines(right.snapshot.files.get(path), column) if right.snapshot else []
         pair(a, b, compare=left.snapshot is not None and right.snapshot is not None)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vfio_tui.model.hosturl import HostUrl
-from vfio_tui.model.layout import poll_files
+from vfio_tui.model.layout import FileKind, poll_files
 from vfio_tui.model.snapshot import DeviceSnapshot
 from vfio_tui.transport.base import HostError, HostTransport, TransportOptions
 from vfio_tui.transport.hosts import SimWorld, open_transport
+
+if TYPE_CHECKING:
+    from sim.scenarios import Scenario
 
 
 @dataclass
@@ -27,7 +31,7 @@ class SideResult:
             "host": str(self.url.without_device),
             "device": self.url.device,
             "state": None,
-            "error": {"kind": self.error.kind.value, "message": self.error.message},
+            "error": self.error.as_read_error().to_json(),
         }
 
     @property
@@ -36,7 +40,7 @@ class SideResult:
         if self.error is not None:
             return self.error.message
         assert self.snapshot is not None
-        state = self.snapshot.files.get("state")
+        state = self.snapshot.file(FileKind.STATE)
         if state is not None and state.error is not None:
             return f"state: {state.error}"
         return None
@@ -46,7 +50,7 @@ async def read_side(transport: HostTransport, url: HostUrl) -> SideResult:
     try:
         await transport.connect()
         device, files = await transport.resolve_device(url.device)
-        snap = await transport.snapshot(device, [k.path for k in poll_files(files)])
+        snap = await transport.snapshot(device, poll_files(files))
         return SideResult(url, snapshot=snap)
     except HostError as exc:
         return SideResult(url, error=exc)
@@ -55,18 +59,18 @@ async def read_side(transport: HostTransport, url: HostUrl) -> SideResult:
 
 
 async def take_snapshots(
-    urls: list[HostUrl], options: TransportOptions, scenario_name: str | None = None
+    urls: list[HostUrl], options: TransportOptions, scenario: Scenario | None = None
 ) -> list[SideResult]:
     """Both hosts read once, concurrently (after the simulated migration, if one is named)."""
-    from sim.names import DEFAULT_DEVICE
     from sim.pace import Pace
-    from sim.scenarios import scenario
 
     world = SimWorld(Pace.instant())
-    if scenario_name is not None:
+    if scenario is not None:
+        from sim.names import DEFAULT_DEVICE
+
         # Run the simulated migration to its end first (or until it hangs).
         device = urls[0].device or DEFAULT_DEVICE
-        world.pair.start_migration(device, scenario(scenario_name))
+        world.pair.start_migration(device, scenario)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):
                 await asyncio.shield(world.pair.running[device])

@@ -11,9 +11,11 @@ so polling can never make a device do something.
 from __future__ import annotations
 
 import abc
+import asyncio
 import enum
+import errno
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from vfio_tui.model.hosturl import HostUrl, valid_device
@@ -193,7 +195,28 @@ def timed_out(path: str, timeout: float) -> FileResult:
     )
 
 
-def too_large(path: str) -> FileResult:
-    return FileResult(
-        path, error=ReadError(ReadErrorKind.MALFORMED, f"larger than {MAX_FILE_BYTES} bytes")
-    )
+def data_result(path: str, data: bytes) -> FileResult:
+    """A file's content, unless it is larger than any debugfs file (then MALFORMED)."""
+    if len(data) > MAX_FILE_BYTES:
+        return FileResult(
+            path, error=ReadError(ReadErrorKind.MALFORMED, f"larger than {MAX_FILE_BYTES} bytes")
+        )
+    return FileResult(path, data=data)
+
+
+async def read_result(path: str, reading: Awaitable[bytes], seconds: float) -> FileResult:
+    """Await one file read: its content, its errno, or TIMED_OUT after `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            data = await reading
+    except TimeoutError:  # before OSError, of which it is a subclass
+        return timed_out(path, seconds)
+    except OSError as exc:
+        return FileResult(path, error=ReadError.from_errno(exc.errno or errno.EIO))
+    return data_result(path, data)
+
+
+def listing_error(root: str, exc: OSError, hint: str = "") -> HostError:
+    """Why the device directory could not be listed, as a HostError."""
+    kind = ReadError.from_errno(exc.errno or errno.EIO).kind
+    return HostError(kind, f"{root}: {exc.strerror}{hint}")

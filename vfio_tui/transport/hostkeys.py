@@ -20,7 +20,7 @@ class HostKeyProblem:
     known_hosts: str
 
     def describe(self) -> str:
-        where = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+        where = host_pattern(self.host, self.port)
         if self.changed:
             return (
                 f"HOST KEY CHANGED for {where}: it now offers {self.fingerprint}, which is not "
@@ -39,3 +39,14 @@ class HostKeyError(HostError):
     def __init__(self, problem: HostKeyProblem) -> None:
         super().__init__(ReadErrorKind.PERMISSION_DENIED, problem.describe())
         self.problem = problem
+
+
+def host_pattern(host: str, port: int) -> str:
+    """How known_hosts names a host: bare on port 22, else [host]:port."""
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def known_hosts_line(host: str, port: int, public_key: bytes) -> str:
+    """The known_hosts line for a key exported in OpenSSH format (`type base64 [comment]`)."""
+    words = public_key.decode("ascii").split()
+    return f"{host_pattern(host, port)} {words[0]} {words[1]}"

@@ -35,10 +35,6 @@ class SimWorld:
             self._pair = default_pair(self.pace)
         return self._pair
 
-    @property
-    def started(self) -> bool:
-        return self._pair is not None
-
     async def stop(self) -> None:
         if self._pair is not None:
             await self._pair.stop()

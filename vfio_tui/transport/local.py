@@ -10,21 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from vfio_tui.model.hosturl import HostUrl
-from vfio_tui.model.snapshot import FileResult, ReadError
+from vfio_tui.model.snapshot import FileResult
 from vfio_tui.transport.base import (
     MAX_FILE_BYTES,
-    HostError,
     HostTransport,
     LinkState,
-    TransportOptions,
-    timed_out,
-    too_large,
+    listing_error,
+    read_result,
 )
 
 T = TypeVar("T")
@@ -89,9 +87,6 @@ def list_migratable(root: str) -> dict[str, list[str]]:
 
 
 class LocalTransport(HostTransport):
-    def __init__(self, url: HostUrl, options: TransportOptions) -> None:
-        super().__init__(url, options)
-
     async def connect(self) -> None:
         self._set_status(LinkState.CONNECTED)
 
@@ -103,29 +98,18 @@ class LocalTransport(HostTransport):
         try:
             return await in_daemon_thread(lambda: list_migratable(root))
         except OSError as exc:
-            code = exc.errno or errno.EIO
             hint = ""
-            if code in (errno.EACCES, errno.EPERM):
+            if exc.errno in (errno.EACCES, errno.EPERM):
                 hint = " (debugfs is readable by root only: run as root)"
-            kind = ReadError.from_errno(code).kind
-            raise HostError(kind, f"{root}: {exc.strerror}{hint}") from None
+            raise listing_error(root, exc, hint) from None
 
     async def _read(self, device: str, paths: Sequence[str]) -> dict[str, FileResult]:
         base = os.path.join(self.url.device_root, device, "migration")
-        results = {path: await self._read_one(os.path.join(base, path), path) for path in paths}
+        timeout = self.options.read_timeout
+        results = {}
+        for path in paths:
+            full = os.path.join(base, path)
+            reading = in_daemon_thread(functools.partial(read_capped, full, MAX_FILE_BYTES))
+            results[path] = await read_result(path, reading, timeout)
         self._mark_good_read()
         return results
-
-    async def _read_one(self, full: str, path: str) -> FileResult:
-        timeout = self.options.read_timeout
-        try:
-            reading = in_daemon_thread(lambda: read_capped(full, MAX_FILE_BYTES))
-            async with asyncio.timeout(timeout):
-                data = await reading
-        except TimeoutError:
-            return timed_out(path, timeout)
-        except OSError as exc:
-            return FileResult(path, error=ReadError.from_errno(exc.errno or errno.EIO))
-        if len(data) > MAX_FILE_BYTES:
-            return too_large(path)
-        return FileResult(path, data=data)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import errno
 from collections.abc import Callable, Sequence
 
 from sim.host import SimHost
 from vfio_tui.model.hosturl import HostUrl
-from vfio_tui.model.snapshot import FileResult, ReadError, ReadErrorKind
+from vfio_tui.model.snapshot import FileResult
 from vfio_tui.transport.base import (
-    MAX_FILE_BYTES,
-    HostError,
     HostTransport,
     LinkState,
     TransportOptions,
-    timed_out,
-    too_large,
+    listing_error,
+    read_result,
 )
 
 
@@ -43,31 +39,15 @@ class SimTransport(HostTransport):
         try:
             return self.host.migratable()
         except OSError as exc:
-            raise HostError(
-                ReadError.from_errno(exc.errno or errno.EIO).kind,
-                f"{self.url.device_root}: {exc.strerror}",
-            ) from None
+            raise listing_error(self.url.device_root, exc) from None
 
     async def _read(self, device: str, paths: Sequence[str]) -> dict[str, FileResult]:
-        results = {}
-        for path in paths:
-            results[path] = await self._read_one(f"vfio/{device}/migration/{path}", path)
-        if all(
-            r.ok or r.error is None or r.error.kind is not ReadErrorKind.HOST_UNREACHABLE
-            for r in results.values()
-        ):
-            self._mark_good_read()
-        return results
-
-    async def _read_one(self, full: str, path: str) -> FileResult:
         timeout = self.options.read_timeout
-        try:
-            async with asyncio.timeout(timeout):
-                data = await self.host.read(full)
-        except TimeoutError:
-            return timed_out(path, timeout)
-        except OSError as exc:
-            return FileResult(path, error=ReadError.from_errno(exc.errno or errno.EIO))
-        if len(data) > MAX_FILE_BYTES:
-            return too_large(path)
-        return FileResult(path, data=data)
+        results = {
+            path: await read_result(
+                path, self.host.read(f"vfio/{device}/migration/{path}"), timeout
+            )
+            for path in paths
+        }
+        self._mark_good_read()
+        return results

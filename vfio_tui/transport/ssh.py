@@ -28,10 +28,10 @@ from vfio_tui.transport.base import (
     HostTransport,
     LinkState,
     TransportOptions,
+    data_result,
     timed_out,
-    too_large,
 )
-from vfio_tui.transport.hostkeys import HostKeyError, HostKeyProblem
+from vfio_tui.transport.hostkeys import HostKeyError, HostKeyProblem, known_hosts_line
 from vfio_tui.transport.reader_protocol import (
     SCRIPT,
     FileAnswer,
@@ -55,10 +55,6 @@ KEEPALIVE_COUNT_MAX = 3
 
 def default_known_hosts() -> str:
     return str(Path("~", ".ssh", "known_hosts").expanduser())
-
-
-def host_pattern(host: str, port: int) -> str:
-    return host if port == 22 else f"[{host}]:{port}"
 
 
 def save_host_key(problem: HostKeyProblem) -> None:
@@ -221,12 +217,11 @@ class SshTransport(HostTransport):
         assert client.offered is not None, "host key refused before it was offered"
         host, port, key = client.offered
         trusted = self._known_hosts().match(host, "", port)[0]
-        line = key.export_public_key("openssh").decode("ascii").split()
         return HostKeyProblem(
             host=host,
             port=port,
             fingerprint=key.get_fingerprint("sha256"),
-            key_line=f"{host_pattern(host, port)} {line[0]} {line[1]}",
+            key_line=known_hosts_line(host, port, key.export_public_key("openssh")),
             changed=bool(trusted),
             known_hosts=self.known_hosts_path,
         )
@@ -319,25 +314,26 @@ class SshTransport(HostTransport):
         assert self._reader is not None
         return self._reader
 
+    def _teardown(self) -> asyncssh.SSHClientConnection | None:
+        """Close the reader and the connection; returns the connection, to await if wanted."""
+        conn, reader = self._conn, self._reader
+        self._reader = self._conn = None
+        if reader is not None:
+            reader.close()
+        if conn is not None:
+            conn.close()
+        return conn
+
     def _drop(self, message: str) -> HostError:
         """The link or the reader broke: close it and retry with backoff."""
-        if self._reader is not None:
-            self._reader.close()
-        if self._conn is not None:
-            self._conn.close()
-        self._reader = None
-        self._conn = None
+        self._teardown()
         return self._retry_later(message)
 
     async def close(self) -> None:
         async with self._lock:
-            if self._reader is not None:
-                self._reader.close()
-            if self._conn is not None:
-                self._conn.close()
-                await self._conn.wait_closed()
-            self._reader = None
-            self._conn = None
+            conn = self._teardown()
+            if conn is not None:
+                await conn.wait_closed()
         self._set_status(LinkState.CLOSED)
 
     # --- requests -----------------------------------------------------------------------
@@ -420,9 +416,7 @@ def _result(path: str, answer: FileAnswer, timeout: float) -> FileResult:
     if answer.timed_out:
         return timed_out(path, timeout)
     if answer.data is not None:
-        if len(answer.data) > MAX_FILE_BYTES:
-            return too_large(path)
-        return FileResult(path, data=answer.data)
+        return data_result(path, answer.data)
     message = answer.message or "the read failed"
     if answer.errno is not None:
         return FileResult(path, error=ReadError.from_errno(answer.errno, message))
