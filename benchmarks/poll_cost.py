@@ -28,6 +28,7 @@ from sim.scenarios import scenario
 from sim.sshserver import serve_pair
 from sim.tree import write_trees
 from tests.fixtures.sshd import current_user, running_sshd
+from tests.transport.helpers import trusting
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.transport.base import TransportOptions
 from vfio_tui.transport.ssh import SshTransport
@@ -75,12 +76,7 @@ async def main(rounds: int) -> None:
 
         pair = default_pair(Pace.instant())
         (server,) = await serve_pair([pair.src])
-        known = Path(tmp) / "known_hosts"
-        known.write_text(server.known_hosts_line() + "\n")
-        sim = SshTransport(
-            parse_host_url(f"ssh://bench@127.0.0.1:{server.port}"),
-            TransportOptions(known_hosts=str(known)),
-        )
+        sim = trusting(server, Path(tmp), user="bench")
         pair.start_migration(HISI_MAINLINE_DEVICE, scenario("clean"))  # fills migf_data
         await pair.running[HISI_MAINLINE_DEVICE]
         rows += await measure("asyncssh (sim)", sim, "/sys/kernel/debug", rounds)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from sim.names import HISI_MAINLINE_DEVICE
 from sim.pace import Pace
 from sim.scenarios import scenario
 from tests.ui.helpers import attached, log_text, pane_text, wait_for
@@ -28,7 +29,7 @@ from vfio_tui.ui.app import VfioTuiApp
 
 HERE = Path(__file__).parent
 SIZE = (120, 36)
-DEV = "0000:3b:00.2"
+DEV = HISI_MAINLINE_DEVICE
 
 Steps = Callable[[Pilot[int], VfioTuiApp], Awaitable[None]]
 
@@ -52,7 +53,7 @@ async def shoot(name: str, steps: Steps, **kwargs: object) -> None:
     png = svg.with_suffix(".png")
     command = ["rsvg-convert", "-w", "1800", str(svg), "-o", str(png)]
     await asyncio.to_thread(subprocess.run, command, check=True)
-    print(f"wrote {svg.name} and {svg.with_suffix('.png').name}")
+    print(f"wrote {svg.name} and {png.name}")
 
 
 async def during_migration(pilot: Pilot[int], app: VfioTuiApp) -> None:

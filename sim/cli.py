@@ -189,8 +189,9 @@ async def _serve(args: argparse.Namespace) -> int:
     from sim.sshserver import load_or_make_key, serve_pair, write_known_hosts
 
     pair = default_pair(Pace.demo())
-    keys = [load_or_make_key(args.host_key_dir, name) for name in ("src", "dst")]
-    servers = await serve_pair([pair.src, pair.dst], args.port, args.address, keys=keys)
+    hosts = [pair.src, pair.dst]
+    keys = [load_or_make_key(args.host_key_dir, host.name) for host in hosts]
+    servers = await serve_pair(hosts, args.port, args.address, keys=keys)
     if args.known_hosts:
         write_known_hosts(args.known_hosts, [s.known_hosts_line(args.address) for s in servers])
     urls = [f"ssh://{args.address}:{s.port}#{args.device}" for s in servers]

@@ -29,6 +29,11 @@ def os_error(code: int) -> OSError:
     return OSError(code, os.strerror(code))
 
 
+def errno_name(code: int | None) -> str:
+    """The errno's symbol (EINVAL...), as the kernel sources and transcripts name it."""
+    return errno.errorcode.get(code or 0, str(code))
+
+
 class DataStream:
     """A migration data fd: the saving side reads it, the resuming side writes it.
 

@@ -14,14 +14,14 @@ transcript (tests/golden/) on every run.
 from __future__ import annotations
 
 import asyncio
-import errno
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sim.device import DataStream
+from sim.device import DataStream, errno_name
 from sim.host import SimHost
 from sim.mtty import MttyDevice
 from vfio_tui.model.fsm import KernelFsm
@@ -72,10 +72,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
 # --- running the same calls on the simulator ------------------------------------------
 
 
-def errno_name(exc: OSError) -> str:
-    return errno.errorcode.get(exc.errno or 0, str(exc.errno))
-
-
 async def outcome(call: Awaitable[object]) -> tuple[str, object]:
     """("0", value) on success, (errno name, None) on failure, ("HANG", None) if stuck."""
     try:
@@ -84,7 +80,7 @@ async def outcome(call: Awaitable[object]) -> tuple[str, object]:
     except TimeoutError:  # before OSError, of which it is a subclass
         return "HANG", None
     except OSError as exc:
-        return errno_name(exc), None
+        return errno_name(exc.errno), None
 
 
 def attempt(call: Callable[[], T]) -> tuple[str, T | None]:
@@ -92,7 +88,7 @@ def attempt(call: Callable[[], T]) -> tuple[str, T | None]:
     try:
         return "0", call()
     except OSError as exc:
-        return errno_name(exc), None
+        return errno_name(exc.errno), None
 
 
 def read_to_end(stream: DataStream) -> tuple[bytes, str]:
@@ -102,7 +98,7 @@ def read_to_end(stream: DataStream) -> tuple[bytes, str]:
         try:
             chunk = stream.read(4096)
         except OSError as exc:
-            return data, errno_name(exc)
+            return data, errno_name(exc.errno)
         if not chunk:
             return data, "0"
         data += chunk
@@ -169,10 +165,10 @@ class Replay:
     def uart_program(self) -> Json:
         writes = []
         for w in self.kernel.get("uart_program", {}).get("writes", []):
-            try:
-                result = str(self.main.bar_write(w["bar"], w["reg"], w["val"]))
-            except OSError as exc:
-                result = errno_name(exc)
+            code, count = attempt(
+                functools.partial(self.main.bar_write, w["bar"], w["reg"], w["val"])
+            )
+            result = str(count) if code == "0" else code
             writes.append({"bar": w["bar"], "reg": w["reg"], "val": w["val"], "result": result})
         return {"writes": writes}
 
@@ -226,7 +222,7 @@ class Replay:
             "read_after_stop": after,
         }
 
-    async def precopy_info(self) -> Json | str:
+    def precopy_info(self) -> Json | str:
         code, info = attempt(self.main.precopy_info)
         if info is None:
             return code
@@ -239,10 +235,10 @@ class Replay:
         out: Json = {"set_pre_copy_result": code, "data_fd": stream is not None}
         if stream is None:
             return out
-        out["info_before"] = await self.precopy_info()
+        out["info_before"] = self.precopy_info()
         head, end = read_to_end(stream)
         out |= {"pre_copy_size": len(head), "pre_copy_hex": head.hex(), "end_of_precopy_read": end}
-        out["info_after"] = await self.precopy_info()
+        out["info_after"] = self.precopy_info()
         out["second_read_at_end"] = read_to_end(stream)[1]
         code, new = await self.set(d, "STOP_COPY")
         out |= {
@@ -257,7 +253,7 @@ class Replay:
             "stop_copy_size": len(rest),
             "stop_copy_hex": rest.hex(),
             "end_of_stop_copy_read": end,
-            "info_in_stop_copy": await self.precopy_info(),
+            "info_in_stop_copy": self.precopy_info(),
             "concat_equals_stop_copy": head + rest == self.image,
         }
         code, _ = await outcome(d.reset())
@@ -265,7 +261,7 @@ class Replay:
             "reset_result": code,
             "state_after_reset": await self.get(d),
             "read_after_reset": read_to_end(stream)[1],
-            "info_after_reset": await self.precopy_info(),
+            "info_after_reset": self.precopy_info(),
         }
         return out
 

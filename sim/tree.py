@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sim.device import errno_name
 from sim.host import SimHost
 from sim.pace import Pace
 from sim.pair import default_pair
@@ -84,7 +84,7 @@ async def _write_host(host: SimHost, base: Path, summary: TreeSummary) -> None:
             summary.left_out.append((shown, f"blocked (no answer within {READ_TIMEOUT} s)"))
             continue
         except OSError as exc:
-            summary.left_out.append((shown, f"{exc.strerror} ({_errno_name(exc.errno)})"))
+            summary.left_out.append((shown, f"{exc.strerror} ({errno_name(exc.errno)})"))
             continue
         out = base / path
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +108,3 @@ def _walk(host: SimHost, directory: str) -> list[str]:
 def _is_action(path: str) -> bool:
     kind = FileKind.from_path(path.split("/migration/", 1)[1])
     return kind is not None and kind.is_action
-
-
-def _errno_name(code: int | None) -> str:
-    return errno.errorcode.get(code or 0, str(code))

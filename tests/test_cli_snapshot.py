@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from sim.names import HISI_MAINLINE_DEVICE
 from tests.fixtures.sshd import Sshd, current_user
 from vfio_tui.cli import main
 from vfio_tui.model.snapshot import DeviceSnapshot
 
-DEV = "0000:3b:00.2"
+DEV = HISI_MAINLINE_DEVICE
 
 
 def test_json_after_a_clean_simulated_migration(capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,11 +114,7 @@ def test_through_sshd_from_the_command_line(sshd: Sshd, clean_tree: Path) -> Non
     assert out["source"]["host"].startswith("ssh://src/")
 
 
-def test_local_debugfs_as_non_root_says_run_as_root(clean_tree: Path, as_root: None) -> None:
-    root_only = clean_tree.parent / f"{clean_tree.name}-private"
-    if not root_only.exists():
-        subprocess.run(["cp", "-a", str(clean_tree / "src"), str(root_only)], check=True)
-        root_only.chmod(0o700)
+def test_local_debugfs_as_non_root_says_run_as_root(root_only_tree: Path) -> None:
     result = subprocess.run(
         [
             "setpriv",
@@ -128,7 +125,7 @@ def test_local_debugfs_as_non_root_says_run_as_root(clean_tree: Path, as_root: N
             "-m",
             "vfio_tui.cli",
             "snapshot",
-            f"local://{root_only}#{DEV}",
+            f"local://{root_only_tree}#{DEV}",
             f"sim://dst#{DEV}",
         ],
         capture_output=True,

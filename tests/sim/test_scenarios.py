@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from sim.device import errno_name
 from sim.host import SimHost
 from sim.migration import Outcome
 from sim.pace import Pace
@@ -35,7 +35,7 @@ async def observe(host: SimHost, device: str) -> dict[str, str]:
         except TimeoutError:
             seen[path] = BLOCKED
         except OSError as exc:
-            seen[path] = errno.errorcode[exc.errno or 0]
+            seen[path] = errno_name(exc.errno)
         else:
             seen[path] = data.decode()
     return seen

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.sshd import NOSUDO_USER, TEST_USER, Sshd, current_user, ensure_test_users
+from sim.names import HISI_MAINLINE_DEVICE
+from tests.fixtures.sshd import NOSUDO_USER, TEST_USER, Sshd, current_user
 from tests.transport.helpers import read_everything
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.model.snapshot import ReadErrorKind
 from vfio_tui.transport.base import HostError, LinkState, TransportOptions
 from vfio_tui.transport.ssh import SshTransport
 
-DEV = "0000:3b:00.2"
+DEV = HISI_MAINLINE_DEVICE
 
 
 def transport(
@@ -42,18 +40,6 @@ def transport(
     )
 
 
-@pytest.fixture
-def root_only_tree(clean_tree: Path, as_root: None) -> Iterator[Path]:
-    """A copy of the source tree that only root may read, like real debugfs."""
-    directory = Path(tempfile.mkdtemp(prefix="vfio-tui-rootonly-"))
-    shutil.copytree(clean_tree / "src", directory / "debug")
-    (directory / "debug").chmod(0o700)
-    directory.chmod(0o755)
-    ensure_test_users()
-    yield directory / "debug"
-    shutil.rmtree(directory, ignore_errors=True)
-
-
 async def test_proxyjump_from_ssh_config(sshd: Sshd, clean_tree: Path) -> None:
     hop = transport(sshd, current_user(), clean_tree / "dst", jump=True)
     devices = await read_everything(hop)
@@ -61,7 +47,9 @@ async def test_proxyjump_from_ssh_config(sshd: Sshd, clean_tree: Path) -> None:
     await hop.close()
 
 
-async def test_non_root_is_told_debugfs_is_root_only(sshd: Sshd, root_only_tree: Path) -> None:
+async def test_non_root_is_told_debugfs_is_root_only(
+    sshd: Sshd, root_only_tree: Path, test_users: None
+) -> None:
     plain = transport(sshd, NOSUDO_USER, root_only_tree)
     with pytest.raises(HostError) as caught:
         await plain.list_devices()
@@ -73,14 +61,18 @@ async def test_non_root_is_told_debugfs_is_root_only(sshd: Sshd, root_only_tree:
     await plain.close()
 
 
-async def test_sudo_reads_root_only_debugfs(sshd: Sshd, root_only_tree: Path) -> None:
+async def test_sudo_reads_root_only_debugfs(
+    sshd: Sshd, root_only_tree: Path, test_users: None
+) -> None:
     elevated = transport(sshd, TEST_USER, root_only_tree, sudo=True)
     devices = await read_everything(elevated)  # also: the noisy .bashrc did not break framing
     assert devices[DEV]["state"].data == b"STOP\n"
     await elevated.close()
 
 
-async def test_missing_sudo_rule_is_named(sshd: Sshd, root_only_tree: Path) -> None:
+async def test_missing_sudo_rule_is_named(
+    sshd: Sshd, root_only_tree: Path, test_users: None
+) -> None:
     refused = transport(sshd, NOSUDO_USER, root_only_tree, sudo=True)
     with pytest.raises(HostError) as caught:
         await refused.connect()

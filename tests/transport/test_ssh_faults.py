@@ -13,7 +13,8 @@ import pytest
 
 from sim.pair import HISI_MAINLINE_DEVICE, SimPair
 from sim.scenarios import scenario
-from sim.sshserver import ServerFaults, SimSshServer
+from sim.sshserver import ServerFaults, SimSshServer, serve_pair
+from tests.transport.helpers import trusting
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.model.snapshot import ReadErrorKind
 from vfio_tui.transport.base import HostError, LinkState, TransportOptions
@@ -25,19 +26,8 @@ POLL = ["state", "features", "hisi_acc/migf_data"]
 
 
 async def serve(pair: SimPair, host: str = "src", **faults: object) -> SimSshServer:
-    server = SimSshServer(pair.host(host), ServerFaults(**faults))  # type: ignore[arg-type]
-    await server.start()
+    (server,) = await serve_pair([pair.host(host)], faults=ServerFaults(**faults))  # type: ignore[arg-type]
     return server
-
-
-def trusting(server: SimSshServer, tmp_path: Path, **options: object) -> SshTransport:
-    """A transport whose known_hosts already holds the server's key."""
-    known = tmp_path / f"known_hosts_{server.port}"
-    known.write_text(server.known_hosts_line() + "\n")
-    return SshTransport(
-        parse_host_url(f"ssh://tester@127.0.0.1:{server.port}"),
-        TransportOptions(known_hosts=str(known), **options),  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture

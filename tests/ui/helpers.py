@@ -46,6 +46,11 @@ def screen_text(app: VfioTuiApp) -> str:
     return "\n".join(strip.text for strip in strips)
 
 
+def flat(app: VfioTuiApp) -> str:
+    """The whole screen as one line: wrapped text reads as one sentence."""
+    return " ".join(screen_text(app).split())
+
+
 def pane_text(app: VfioTuiApp, side: str) -> str:
     """The text inside one pane, as one line: borders gone, wrapped lines joined."""
     region = app.pane(side).region

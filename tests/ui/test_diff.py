@@ -12,6 +12,7 @@ from sim.scenarios import scenario
 from tests.fixtures.captures import add_capture
 from tests.ui.helpers import (
     attached,
+    flat,
     log_text,
     make_app,
     notified,
@@ -22,10 +23,6 @@ from tests.ui.helpers import (
 from vfio_tui.services.captures import CaptureStore
 from vfio_tui.ui.screens.diff import DiffScreen, OffsetScreen
 from vfio_tui.ui.widgets.hexdiff import HexDiffView
-
-
-def flat(app: object) -> str:
-    return " ".join(screen_text(app).split())  # type: ignore[arg-type]
 
 
 async def migrated(pilot, app, captures: int = 2) -> None:  # type: ignore[no-untyped-def]

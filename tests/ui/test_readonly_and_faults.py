@@ -12,6 +12,7 @@ from sim.scenarios import SCENARIOS, scenario
 from tests.ui.helpers import (
     DEV,
     attached,
+    flat,
     log_text,
     make_app,
     notified,
@@ -85,13 +86,7 @@ async def test_fault_shows_its_symptom(tmp_path: Path, fault: str) -> None:
             )
         if fault == "corrupt-transfer":
             await pilot.press("d")
-            await wait_for(
-                pilot,
-                lambda: (
-                    "3 bytes differ"
-                    in " ".join(strip.text for strip in app.screen._compositor.render_strips())
-                ),
-            )
+            await wait_for(pilot, lambda: "3 bytes differ" in flat(app))
 
 
 async def test_an_unwritable_capture_directory_is_said_once_and_nothing_stops(

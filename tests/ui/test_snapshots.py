@@ -15,14 +15,13 @@ from textual.pilot import Pilot
 from textual.widgets import RichLog
 
 from sim.pace import Pace
-from tests.ui.helpers import attached, pane_text, wait_for
+from tests.ui.helpers import DEV, attached, pane_text, wait_for
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.transport.base import TransportOptions
 from vfio_tui.transport.hosts import SimWorld
 from vfio_tui.ui.app import VfioTuiApp
 
 FROZEN_WALL = 1_700_000_000.0  # before any real read, so ages show as 0.0 s
-DEV = "0000:3b:00.2"
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from vfio_tui.transport.hostkeys import HostKeyProblem
+from vfio_tui.transport.hostkeys import HostKeyProblem, host_pattern
 
 
 class HostKeyScreen(ModalScreen[str]):
@@ -30,7 +30,7 @@ class HostKeyScreen(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         problem = self.problem
-        where = problem.host if problem.port == 22 else f"[{problem.host}]:{problem.port}"
+        where = host_pattern(problem.host, problem.port)
         title = "HOST KEY CHANGED" if problem.changed else "Unknown host key"
         with Vertical(id="dialog", classes="-danger" if problem.changed else ""):
             yield Static(f"{title}: {self.side} {where}", classes="title")
