@@ -107,7 +107,11 @@ def test_names_and_metadata_are_escaped_in_output_errors_and_exports(
     b.close()
 
 
-@pytest.mark.parametrize("content", ["[1, 2]", '{"taken_at": []}', "[" * 100_000, "{"])
+@pytest.mark.parametrize(
+    "content",
+    ["[1, 2]", '{"taken_at": []}', "[" * 100_000, "{"],
+    ids=["a-list", "taken_at-a-list", "deeply-nested", "cut-short"],
+)
 def test_a_damaged_capture_json_is_still_compared_by_its_bytes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
 ) -> None:

@@ -255,3 +255,22 @@ def test_bad_settings_are_messages_not_tracebacks(
     assert says in err and "Traceback" not in err
     if says.startswith(":"):
         assert str(path) + says in err
+
+
+def test_config_text_in_errors_is_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "conf\x1b[2J.toml"
+    path.write_text(
+        '[pairs."x\\u001b]0;t\\u0007"]\nsource = "sim://src"\ndestination = "sim://dst"\n'
+    )
+    monkeypatch.setenv("VFIO_TUI_CONFIG", str(path))
+    with pytest.raises(SystemExit):
+        build_app(["nowhere"])
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "x\\x1b]0;t\\x07" in err
+    path.write_text("poll_interval = 9\n")
+    with pytest.raises(SystemExit):
+        build_app([])
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "conf\\x1b[2J.toml:1: poll_interval" in err

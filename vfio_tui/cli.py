@@ -273,7 +273,7 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     try:
         config = load_config(Path(args.config) if args.config else None)
     except ConfigError as exc:
-        parser.error(str(exc))
+        parser.error(printable(str(exc)))
     sudo_default = config.sudo
     if not args.hosts:
         from sim.names import DEFAULT_DEVICE
@@ -285,7 +285,7 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     elif len(args.hosts) == 1:
         pair = config.pairs.get(args.hosts[0])
         if pair is None:
-            known = ", ".join(config.pairs) or "none in the config file"
+            known = printable(", ".join(config.pairs)) or "none in the config file"
             parser.error(
                 f"{args.hosts[0]!r} is not a pair from the config file ({known}); "
                 "or give two host URLs"
@@ -297,7 +297,7 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         try:
             urls = [parse_host_url(h) for h in args.hosts]
         except UrlError as exc:
-            parser.error(str(exc))
+            parser.error(printable(str(exc)))
     else:
         parser.error("give two hosts (SRC DST), one pair name, or none for the simulator")
     _check_scenario(parser, args.scenario, urls)
@@ -315,7 +315,7 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     try:
         check_keymap(config, app_bindings(VfioTuiApp), reserved=RESERVED_KEYS)
     except ConfigError as exc:
-        parser.error(str(exc))
+        parser.error(printable(str(exc)))
     app = VfioTuiApp(
         urls[0],
         urls[1],
@@ -331,7 +331,9 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         if theme not in app.available_themes:
             where = "--theme" if args.theme else config.where("theme")
             known = ", ".join(sorted(app.available_themes))
-            parser.error(f"{where}: no theme called '{printable(theme)}' (known: {known})")
+            parser.error(
+                f"{printable(where)}: no theme called '{printable(theme)}' (known: {known})"
+            )
         app.theme = theme
     return app, not args.no_mouse
 

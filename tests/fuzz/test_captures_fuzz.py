@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.fuzz import FUZZ
@@ -78,6 +78,7 @@ def damaged_meta(draw: st.DrawFn) -> object:
 
 @FUZZ
 @given(damaged_meta())
+@example({"taken_at": []})  # what fuzzing found: a TypeError ended the diff screen
 def test_damaged_metadata_is_a_capture_error_or_a_capture_inside_its_directory(
     meta: object,
 ) -> None:
