@@ -165,3 +165,33 @@ def test_the_budget_notice_is_clear_and_given_once(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="does not fit the capture budget of 6 KiB"):
         add(store, "source", b"\x09" * 10_000)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+async def test_the_session_reports_the_budget_once(tmp_path: Path) -> None:
+    """The app's log and notification show `capture_problem` when `capture_failures` grows."""
+    from sim.names import HISI_MAINLINE_DEVICE
+    from sim.pace import Pace
+    from vfio_tui.model.hosturl import parse_host_url
+    from vfio_tui.services.session import Session
+    from vfio_tui.transport.base import TransportOptions
+    from vfio_tui.transport.hosts import SimWorld
+
+    world = SimWorld(Pace.instant())
+    session = Session(
+        parse_host_url(f"sim://src#{HISI_MAINLINE_DEVICE}"),
+        parse_host_url(f"sim://dst#{HISI_MAINLINE_DEVICE}"),
+        options=TransportOptions(),
+        world=world,
+        captures=CaptureStore(tmp_path, budget=3 * 1024),
+    )
+    try:
+        await session.attach("source")
+        await session.poll("source")
+        kept = [session.keep("source", "state") for _ in range(30)]
+        assert all(kept)
+        assert session.capture_failures == 1
+        assert session.capture_problem is not None
+        assert "capture budget of 3 KiB reached" in session.capture_problem
+    finally:
+        await session.close()
+        await world.stop()
