@@ -375,7 +375,7 @@ def cmd_diff(argv: Sequence[str]) -> int:
         "0 when identical, 1 when they differ, 2 on bad input, like cmp.",
     )
     parser.add_argument("a", help="a capture (.bin, .txt or .json) or any file")
-    parser.add_argument("b")
+    parser.add_argument("b", help="the other capture or file")
     parser.add_argument(
         "--list", action="store_true", help="also list every differing byte as `cmp -l` does"
     )
