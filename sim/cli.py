@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import stat
 import sys
 from collections.abc import AsyncIterator, Sequence
 
-from sim.migration import MigrationEvent
+from sim.migration import Migration, MigrationEvent, Outcome
 from sim.pace import Pace
 from sim.pair import DEFAULT_DEVICE, default_pair
 from sim.scenarios import SCENARIOS, scenario
@@ -27,6 +28,19 @@ from sim.transcript import load as load_transcript
 from sim.tree import write_trees
 from vfio_tui.model.fsm import KernelFsm, next_step_table, path
 from vfio_tui.model.states import MigrationFlags, MigrationState
+
+# `vfio-sim run`: how the migration ended, as its exit status.
+RUN_SUCCEEDED = 0  # both devices reached their end states and the data arrived intact
+RUN_FAILED = 1  # a state change was refused; the source went back to RUNNING
+RUN_USAGE = 2  # a bad command line (or a scenario that does not apply to the device)
+RUN_CORRUPTED = 3  # the states say it succeeded, but the destination got other bytes
+RUN_HUNG = 4  # no end within --timeout: a device is stuck
+RUN_STATUSES = f"""exit status (how the migration ended):
+  {RUN_SUCCEEDED}  succeeded: both devices reached their end states, the data arrived intact
+  {RUN_FAILED}  failed: a state change was refused; the source went back to RUNNING
+  {RUN_USAGE}  bad command line, or a scenario that does not apply to the device
+  {RUN_CORRUPTED}  corrupted: the states say succeeded, but the destination got other bytes
+  {RUN_HUNG}  hung: no end within --timeout"""
 
 SHORT = {
     MigrationState.ERROR: "ERR",
@@ -48,6 +62,16 @@ def _flags(text: str) -> MigrationFlags:
     if MigrationFlags.STOP_COPY not in flags:
         raise argparse.ArgumentTypeError("stop-copy is mandatory for a migratable device")
     return flags
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of seconds more than 0")
+    return seconds
 
 
 def _scenario_name(text: str) -> str:
@@ -141,7 +165,7 @@ async def _run(args: argparse.Namespace) -> int:
     source = pair.src.device(args.device)
     if not chosen.applies_to(source):
         print(f"vfio-sim: scenario {chosen.name} does not apply to {args.device}", file=sys.stderr)
-        return 2
+        return RUN_USAGE
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     column = 44
@@ -168,13 +192,30 @@ async def _run(args: argparse.Namespace) -> int:
             await asyncio.shield(task)
     except TimeoutError:
         print(
-            f"{loop.time() - t0:7.2f}  [simulator] no end after {args.timeout:.0f} s: the "
+            f"{loop.time() - t0:7.2f}  [simulator] no end after {args.timeout:g} s: the "
             "migration is hung"
         )
     await pair.stop()
-    outcome = migration.outcome.value if migration.outcome else "hung"
-    print(f"outcome: {outcome}{': ' + migration.reason if migration.reason else ''}")
-    return 0
+    status, verdict = run_verdict(migration, args.timeout)
+    print(f"outcome: {verdict}")
+    return status
+
+
+def run_verdict(migration: Migration, timeout: float) -> tuple[int, str]:
+    """The exit status and the `outcome:` line for a migration that ended (or did not)."""
+    if migration.outcome is Outcome.FAILED:
+        return RUN_FAILED, f"failed: {migration.reason}"
+    if migration.outcome is not Outcome.SUCCEEDED:
+        return RUN_HUNG, f"hung: no end within {timeout:g} s"
+    if migration.sent != migration.delivered:
+        sent, got = bytes(migration.sent), bytes(migration.delivered)
+        differ = [i for i in range(min(len(sent), len(got))) if sent[i] != got[i]]
+        differ += list(range(min(len(sent), len(got)), max(len(sent), len(got))))
+        return RUN_CORRUPTED, (
+            f"corrupted: the states say succeeded, but the data differs: {len(differ)} of "
+            f"{len(sent)} bytes changed on the way (first at offset {differ[0]:#x})"
+        )
+    return RUN_SUCCEEDED, f"succeeded: {len(migration.sent)} bytes of device state arrived intact"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -274,11 +315,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="watch a migration between the simulated hosts")
-    run.add_argument("--scenario", type=_scenario_name, default="clean")
-    run.add_argument("--device", default=DEFAULT_DEVICE)
+    run = sub.add_parser(
+        "run",
+        help="watch a migration between the simulated hosts",
+        description="Migrate a device from sim-src to sim-dst the way QEMU drives it, and "
+        "print every state change on both hosts with QEMU's steps narrated.",
+        epilog=RUN_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--scenario",
+        type=_scenario_name,
+        default="clean",
+        metavar="NAME",
+        help="the fault the migration suffers (default clean; `vfio-sim scenarios` lists them)",
+    )
+    run.add_argument(
+        "--device",
+        default=DEFAULT_DEVICE,
+        metavar="DEV",
+        help=f"the device that migrates (default {DEFAULT_DEVICE})",
+    )
     run.add_argument("--instant", action="store_true", help="no pauses (for scripts)")
-    run.add_argument("--timeout", type=float, default=30.0, help="give up waiting after this")
+    run.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="call the migration hung when it has not ended after this long (default 30)",
+    )
     run.set_defaults(func=cmd_run)
 
     scen = sub.add_parser("scenarios", help="list the named faults")
@@ -302,8 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
     fsm.set_defaults(func=cmd_fsm)
 
     tree = sub.add_parser("tree", help="write both hosts' debugfs trees after a migration")
-    tree.add_argument("dir")
-    tree.add_argument("--scenario", type=_scenario_name, default="clean")
+    tree.add_argument("dir", help="an empty or new directory; src/ and dst/ are written in it")
+    tree.add_argument(
+        "--scenario",
+        type=_scenario_name,
+        default="clean",
+        metavar="NAME",
+        help="the fault of the migration run first (default clean)",
+    )
     tree.add_argument("--device", default=DEFAULT_DEVICE, help="the device that migrates")
     tree.set_defaults(func=cmd_tree)
 
@@ -314,15 +385,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=2222,
         help="source on PORT, destination on PORT+1 (0: any free ports)",
     )
-    serve.add_argument("--address", default="127.0.0.1")
+    serve.add_argument(
+        "--address", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)"
+    )
     serve.add_argument(
         "--known-hosts", metavar="FILE", help="write both host keys here for the client"
     )
     serve.add_argument(
         "--host-key-dir", metavar="DIR", help="keep the host keys here so they survive restarts"
     )
-    serve.add_argument("--scenario", type=_scenario_name, default="clean")
-    serve.add_argument("--device", default=DEFAULT_DEVICE)
+    serve.add_argument(
+        "--scenario",
+        type=_scenario_name,
+        default="clean",
+        metavar="NAME",
+        help="the fault of the first migration (default clean; `f NAME` changes it)",
+    )
+    serve.add_argument(
+        "--device",
+        default=DEFAULT_DEVICE,
+        metavar="DEV",
+        help=f"the device `m` migrates (default {DEFAULT_DEVICE})",
+    )
     serve.add_argument(
         "--migrate-after",
         type=float,

@@ -61,6 +61,10 @@ class Migration:
         self.narrate = narrate
         self.events: list[MigrationEvent] = []
         self.transferred = 0
+        # What the source's data fd gave and what the destination's was given: they
+        # differ when the stream was damaged on the way although every state moved on.
+        self.sent = bytearray()
+        self.delivered = bytearray()
         self.outcome: Outcome | None = None
         self.reason = ""
         self._t0 = 0.0
@@ -165,6 +169,7 @@ class Migration:
             raise MigrationFailed(f"reading the source data fd failed: {exc.strerror}") from None
 
     async def _send(self, data: bytes, resume: DataStream) -> None:
+        self.sent += data
         if self.scenario.fault is Fault.CORRUPT_TRANSFER:
             data = corrupt(data, self.transferred)
         try:
@@ -173,6 +178,7 @@ class Migration:
             raise MigrationFailed(
                 f"destination write of {len(data)} bytes failed: {exc.strerror}"
             ) from None
+        self.delivered += data
         self.transferred += len(data)
         await self.pace.sleep_phase(0.5)
 

@@ -72,3 +72,55 @@ def test_a_capture_json_stands_for_its_bytes(tmp_path: Path) -> None:
     two = add_capture(store, "destination", SOURCE)
     json_one = one.directory / f"{one.id}.json"
     assert main(["diff", str(json_one), str(two.data_path)]) == 0
+
+
+# --- names and metadata are untrusted text ------------------------------------------------
+
+
+def test_names_and_metadata_are_escaped_in_output_errors_and_exports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from vfio_tui.services.diffing import compare, export_text, open_file
+
+    store = CaptureStore(tmp_path / "caps")
+    one = add_capture(store, "source", SOURCE)
+    meta_path = one.directory / f"{one.id}.json"
+    meta = json.loads(meta_path.read_text())
+    meta["host"] = "sim://src\x1b]0;pwned\x07"
+    meta_path.write_text(json.dumps(meta))
+    hostile = write(tmp_path / "b\x1b[2J.bin", SOURCE[:100])
+    assert main(["diff", str(meta_path), str(hostile)]) == 1
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out and "\x07" not in captured.out
+    assert "b\\x1b[2J.bin" in captured.out
+    assert "sim://src\\x1b]0;pwned\\x07" in captured.out
+    assert main(["diff", str(tmp_path / "gone\x1b[2J"), str(hostile)]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "gone\\x1b[2J" in err
+    a, b = open_file(meta_path), open_file(hostile)
+    exported = export_text(tmp_path / "diff.txt", compare(a, b), a, b, None)
+    text = exported.read_text()
+    assert "\x1b" not in text and "sim://src\\x1b]0;pwned\\x07" in text
+    a.close()
+    b.close()
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["[1, 2]", '{"taken_at": []}', "[" * 100_000, "{"],
+    ids=["a-list", "taken_at-a-list", "deeply-nested", "cut-short"],
+)
+def test_a_damaged_capture_json_is_still_compared_by_its_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    store = CaptureStore(tmp_path / "caps")
+    one = add_capture(store, "source", SOURCE)
+    meta_path = one.directory / f"{one.id}.json"
+    meta_path.write_text(content)
+    assert main(["diff", str(meta_path), str(one.data_path)]) == 0
+    assert capsys.readouterr().out.startswith("identical")
+    long = tmp_path / ("x" * 300 + ".json")
+    assert main(["diff", str(long), str(one.data_path)]) == 2
+    assert "File name too long" in capsys.readouterr().err

@@ -136,3 +136,131 @@ def test_local_debugfs_as_non_root_says_run_as_root(root_only_tree: Path) -> Non
     )
     assert result.returncode == 1
     assert "Permission denied" in result.stderr and "run as root" in result.stderr
+
+
+# --- text from a host never reaches the terminal raw ------------------------------------
+
+ESC_NAME = "\x1b]0;pwned\x07"
+
+
+def hostile_tree(root: Path, state: bytes) -> Path:
+    """A local debugfs tree whose files and device names carry escape sequences."""
+    for name, content in ((DEV, state), (ESC_NAME, b"RUNNING\n")):
+        migration = root / "vfio" / name / "migration"
+        migration.mkdir(parents=True)
+        (migration / "state").write_bytes(content)
+        (migration / "features").write_bytes(b"stop-copy\n\x1b[2J\x1b[H\n")
+    return root
+
+
+def test_host_text_is_escaped_in_the_text_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = hostile_tree(tmp_path, b"RUNNING\n")
+    code = main(["snapshot", f"local://{tree}#{DEV}", f"local://{tree}"])
+    captured = capsys.readouterr()
+    assert code == 1  # the destination names no device and there are two
+    for text in (captured.out, captured.err):
+        assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b[2J\\x1b[H" in captured.out  # the features file, shown escaped
+    assert "#\\x1b]0;pwned\\x07" in captured.err  # the device list, on stderr
+    assert "#\\x1b]0;pwned\\x07" in captured.out.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("state", "says"),
+    [
+        (b"\x1b[2J\n", 'state: read "\\x1b[2J", which is not a migration state'),
+        (b"", "state: the file is empty, not a migration state"),
+        (b"RUNNING-ish\n", 'state: read "RUNNING-ish", which is not a migration state'),
+    ],
+)
+def test_a_garbage_or_empty_state_says_what_was_read_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], state: bytes, says: str
+) -> None:
+    tree = hostile_tree(tmp_path, state)
+    code = main(["snapshot", f"local://{tree}#{DEV}", f"local://{tree}#{DEV}"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"source local://{tree}#{DEV}: {says}" in captured.err
+    assert "\x1b" not in captured.out + captured.err
+    assert "state  (not a state)" in captured.out
+
+
+# --- the side-by-side layout ------------------------------------------------------------
+
+
+def separator_columns(text: str) -> set[int]:
+    marks = ("│", "≠", "┼")
+    return {
+        next(i for i, ch in enumerate(line) if ch in marks)
+        for line in text.splitlines()
+        if any(m in line for m in marks)
+    }
+
+
+def test_columns_meet_and_urls_are_never_split(capsys: pytest.CaptureFixture[str]) -> None:
+    from vfio_tui.services.sidebyside import Side, render_side_by_side
+
+    code = main(
+        ["snapshot", f"sim://src#{DEV}", f"sim://dst#{DEV}", "--scenario", "corrupt-transfer"]
+    )
+    assert code != 2
+    out = capsys.readouterr().out
+    assert len(separator_columns(out)) == 1  # every │, ≠ and ┼ in one column
+    assert "|" not in out
+    long_url = "ssh://operator@source-host.lab.example.com:2222/sys/kernel/debug"
+    error = f"several devices; pick one with #DEVICE: {long_url}#0000:3b:00.2"
+    text = render_side_by_side(
+        Side(f"SOURCE {long_url}", error=error), Side("DESTINATION sim://dst", error="x"), 80
+    )
+    lines = text.splitlines()
+    assert f"SOURCE {long_url}" in lines
+    assert f"{long_url}#0000:3b:00.2" in lines
+    assert len(separator_columns(text)) == 1
+
+
+# --- command-line values that are refused ------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "-inf", "inf", "1e999", "soon"])
+def test_out_of_range_timeouts_are_refused(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["snapshot", "sim://src", "sim://dst", f"--timeout={value}"])
+    assert caught.value.code == 2
+    assert "--timeout" in (err := capsys.readouterr().err)
+    assert "a number of seconds more than 0 and at most 600" in err
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("ssh://[zz]:22", "the address in brackets is not an IPv6 address"),
+        ("ssh://[::1", "the address in brackets has no closing bracket"),
+    ],
+)
+def test_bracketed_hosts_that_are_not_addresses(
+    url: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["snapshot", url, "sim://dst"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "invalid _url value" not in err
+
+
+def test_help_names_the_commands_and_version_is_printed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    assert "vfio-tui snapshot SRC DST" in out and "vfio-tui diff A B" in out
+    for argv in (["--version"], ["snapshot", "--version"], ["diff", "--version"]):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code  # type: ignore[assignment]
+        assert code == 0
+        assert capsys.readouterr().out.startswith("vfio-tui 0.")

@@ -12,12 +12,14 @@ This module never imports the Textual UI unless it starts it.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from vfio_tui.model.hosturl import HostUrl, Scheme, UrlError, parse_host_url
+from vfio_tui.model.untrusted import printable
 
 if TYPE_CHECKING:
     from sim.scenarios import Scenario
@@ -25,6 +27,62 @@ if TYPE_CHECKING:
     from vfio_tui.ui.app import VfioTuiApp
 
 EXIT_OK, EXIT_UNREAD, EXIT_USAGE = 0, 1, 2
+TIMEOUT_MAX = 600.0  # seconds; a read that blocks longer than this is not coming back
+
+COMMANDS = """commands:
+  vfio-tui [HOST ...]             the live view (this command)
+  vfio-tui snapshot SRC DST       read both devices once and print them (--json for scripts)
+  vfio-tui diff A B               compare two captures, like cmp
+
+`vfio-tui snapshot --help` and `vfio-tui diff --help` describe each."""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return f"vfio-tui {installed('vfio-tui')}"
+    except PackageNotFoundError:
+        return "vfio-tui (not installed)"
+
+
+def add_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=version())
+
+
+def _path(text: str) -> str:
+    """A path from the command line, with ~ and ~user expanded (a shell may not have)."""
+    from vfio_tui.config import expand_path
+
+    try:
+        return str(expand_path(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _timeout(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= TIMEOUT_MAX):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a number of seconds more than 0 and at most {TIMEOUT_MAX:g}"
+        )
+    return seconds
+
+
+def _interval(text: str) -> float:
+    from vfio_tui.config import POLL_INTERVAL_RANGE, valid_poll_interval
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not valid_poll_interval(seconds):
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of seconds {POLL_INTERVAL_RANGE}")
+    return seconds
 
 
 def _url(text: str) -> HostUrl:
@@ -60,6 +118,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--known-hosts",
         metavar="FILE",
+        type=_path,
         help="known_hosts file to verify host keys (default ~/.ssh/known_hosts)",
     )
     group.add_argument(
@@ -73,6 +132,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--ssh-config",
         metavar="FILE",
+        type=_path,
         action="append",
         default=[],
         help="OpenSSH client config to use instead of ~/.ssh/config",
@@ -81,10 +141,11 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 
     group.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=DEFAULT_READ_TIMEOUT,
         metavar="SECONDS",
-        help=f"how long one file read may block (default {DEFAULT_READ_TIMEOUT:g})",
+        help=f"how long one file read may block, more than 0 and at most {TIMEOUT_MAX:g} "
+        f"(default {DEFAULT_READ_TIMEOUT:g})",
     )
     group.add_argument(
         "--scenario",
@@ -117,8 +178,11 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
 
     parser = argparse.ArgumentParser(
         prog="vfio-tui snapshot",
-        description="Read both devices once and print them side by side (or as JSON).",
+        description="Read both devices once and print them side by side (or as JSON). "
+        "Exit status 0 when both were read, 1 when a side could not be read or its state "
+        "was not a state (the reason on stderr), 2 for a bad command line.",
     )
+    add_version(parser)
     parser.add_argument("src", type=_url, help="source host URL, e.g. ssh://root@src#0000:3b:00.2")
     parser.add_argument("dst", type=_url, help="destination host URL")
     parser.add_argument(
@@ -147,7 +211,10 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
     for name, side in zip(("source", "destination"), sides, strict=True):
         reason = side.unread
         if reason is not None:
-            print(f"vfio-tui snapshot: {name} {side.url}: {reason}", file=sys.stderr)
+            print(
+                f"vfio-tui snapshot: {name} {side.url}: {printable(reason, limit=2000)}",
+                file=sys.stderr,
+            )
             status = EXIT_UNREAD
     return status
 
@@ -166,15 +233,18 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         DEFAULT_POLL_INTERVAL,
         POLL_INTERVAL_RANGE,
         ConfigError,
+        check_keymap,
         load_config,
-        valid_poll_interval,
     )
 
     parser = argparse.ArgumentParser(
         prog="vfio-tui",
         description="Watch a VFIO live migration from both hosts, side by side. With no hosts "
         "it opens the built-in simulated pair.",
+        epilog=COMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_version(parser)
     parser.add_argument(
         "hosts",
         nargs="*",
@@ -190,17 +260,20 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     parser.add_argument("--theme", help="e.g. ansi-dark for the terminal's own colours")
     parser.add_argument(
         "--interval",
-        type=float,
-        help=f"poll interval in seconds (default {DEFAULT_POLL_INTERVAL:g})",
+        type=_interval,
+        metavar="SECONDS",
+        help=f"poll interval in seconds, {POLL_INTERVAL_RANGE} (default {DEFAULT_POLL_INTERVAL:g})",
     )
-    parser.add_argument("--config", metavar="FILE", help="configuration file to use")
-    parser.add_argument("--capture-dir", metavar="DIR", help="where captures are written")
+    parser.add_argument("--config", metavar="FILE", type=_path, help="configuration file to use")
+    parser.add_argument(
+        "--capture-dir", metavar="DIR", type=_path, help="where captures are written"
+    )
     add_connection_options(parser)
     args = parser.parse_args(argv)
     try:
         config = load_config(Path(args.config) if args.config else None)
     except ConfigError as exc:
-        parser.error(str(exc))
+        parser.error(printable(str(exc)))
     sudo_default = config.sudo
     if not args.hosts:
         from sim.names import DEFAULT_DEVICE
@@ -212,7 +285,7 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     elif len(args.hosts) == 1:
         pair = config.pairs.get(args.hosts[0])
         if pair is None:
-            known = ", ".join(config.pairs) or "none in the config file"
+            known = printable(", ".join(config.pairs)) or "none in the config file"
             parser.error(
                 f"{args.hosts[0]!r} is not a pair from the config file ({known}); "
                 "or give two host URLs"
@@ -224,7 +297,7 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         try:
             urls = [parse_host_url(h) for h in args.hosts]
         except UrlError as exc:
-            parser.error(str(exc))
+            parser.error(printable(str(exc)))
     else:
         parser.error("give two hosts (SRC DST), one pair name, or none for the simulator")
     _check_scenario(parser, args.scenario, urls)
@@ -233,14 +306,16 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     if options.known_hosts is None:
         options.known_hosts = config.known_hosts
     interval = args.interval if args.interval is not None else config.poll_interval
-    if not valid_poll_interval(interval):
-        parser.error(f"--interval must be {POLL_INTERVAL_RANGE} seconds")
     capture_dir = Path(args.capture_dir) if args.capture_dir else None
     if capture_dir is None and config.capture_dir is not None:
         capture_dir = config.capture_dir / time.strftime("%Y%m%d-%H%M%S")
 
     from vfio_tui.ui.app import VfioTuiApp  # Textual loads only for the live view
 
+    try:
+        check_keymap(config, app_bindings(VfioTuiApp), reserved=RESERVED_KEYS)
+    except ConfigError as exc:
+        parser.error(printable(str(exc)))
     app = VfioTuiApp(
         urls[0],
         urls[1],
@@ -250,9 +325,32 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         interval=interval,
         scenario=args.scenario,
         keymap=config.keymap,
-        theme=args.theme or config.theme,
     )
+    theme = args.theme or config.theme
+    if theme:
+        if theme not in app.available_themes:
+            where = "--theme" if args.theme else config.where("theme")
+            known = ", ".join(sorted(app.available_themes))
+            parser.error(
+                f"{printable(where)}: no theme called '{printable(theme)}' (known: {known})"
+            )
+        app.theme = theme
     return app, not args.no_mouse
+
+
+# Keys Textual keeps for itself, whatever the keymap says.
+RESERVED_KEYS = {"ctrl+q": "quit", "ctrl+c": "quit", "ctrl+p": "the command palette"}
+
+
+def app_bindings(app_class: type[VfioTuiApp]) -> dict[str, str]:
+    """Binding id -> default keys, from the app's BINDINGS."""
+    from textual.binding import Binding
+
+    return {
+        binding.id: binding.key
+        for binding in app_class.BINDINGS
+        if isinstance(binding, Binding) and binding.id is not None
+    }
 
 
 def cmd_diff(argv: Sequence[str]) -> int:
@@ -277,11 +375,12 @@ def cmd_diff(argv: Sequence[str]) -> int:
         "0 when identical, 1 when they differ, 2 on bad input, like cmp.",
     )
     parser.add_argument("a", help="a capture (.bin, .txt or .json) or any file")
-    parser.add_argument("b")
+    parser.add_argument("b", help="the other capture or file")
     parser.add_argument(
         "--list", action="store_true", help="also list every differing byte as `cmp -l` does"
     )
     parser.add_argument("--sha256", action="store_true", help="also print a SHA-256 of each")
+    add_version(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -289,7 +388,7 @@ def cmd_diff(argv: Sequence[str]) -> int:
     try:
         a, b = open_file(Path(args.a)), open_file(Path(args.b))
     except DiffInputError as exc:
-        print(f"vfio-tui diff: {exc}", file=sys.stderr)
+        print(f"vfio-tui diff: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     try:
         result = compare(a, b)
@@ -302,7 +401,7 @@ def cmd_diff(argv: Sequence[str]) -> int:
             out += ["", *cmp_lines(result, a, b)]
         sys.stdout.write("\n".join(out) + "\n")
     except OSError as exc:
-        print(f"vfio-tui diff: {exc.strerror or exc}", file=sys.stderr)
+        print(f"vfio-tui diff: {printable(str(exc.strerror or exc))}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         a.close()

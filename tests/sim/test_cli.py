@@ -81,7 +81,55 @@ def test_tree_refuses_a_non_empty_directory(tmp_path: Path) -> None:
 
 
 def test_run_instant_prints_both_sides(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--instant", "--scenario", "match-mismatch"]) == 0
+    assert main(["run", "--instant", "--scenario", "match-mismatch"]) == 1
     out = capsys.readouterr().out
     assert "dst: RESUMING" in out and "src: PRE_COPY" in out
     assert out.strip().splitlines()[-1].startswith("outcome: failed: destination RESUMING")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "outcome"),
+    [
+        ("clean", 0, "outcome: succeeded: 176 bytes of device state arrived intact"),
+        ("match-mismatch", 1, "outcome: failed: destination RESUMING -> RUNNING failed"),
+        ("device-unplug", 1, "outcome: failed: the source VF vanished during STOP_COPY"),
+        (
+            "corrupt-transfer",
+            3,
+            "outcome: corrupted: the states say succeeded, but the data differs: 3 of 176 "
+            "bytes changed on the way (first at offset 0x44)",
+        ),
+        ("hung-save", 4, "outcome: hung: no end within 0.5 s"),
+    ],
+)
+def test_run_exit_status_says_how_the_migration_ended(
+    capsys: pytest.CaptureFixture[str], scenario: str, status: int, outcome: str
+) -> None:
+    assert main(["run", "--instant", "--scenario", scenario, "--timeout", "0.5"]) == status
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith(outcome)
+
+
+def test_run_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = capsys.readouterr().out
+    for line in ("0  succeeded", "1  failed", "2  bad command line", "3  corrupted", "4  hung"):
+        assert line in out
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "exit status 0 when it succeeded" in readme and "3 when the states" in readme
+
+
+def test_every_option_has_a_help_text() -> None:
+    import argparse
+
+    from sim.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        f"{name} {action.dest}"
+        for name, sub in subparsers.choices.items()
+        for action in sub._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
+    assert missing == []

@@ -86,7 +86,19 @@ class HostUrl:
 
 
 def parse_host_url(text: str) -> HostUrl:
-    """Parse a host URL; UrlError says what is wrong and what is accepted."""
+    """Parse a host URL; UrlError says what is wrong and what is accepted.
+
+    UrlError is the only exception it raises, whatever `text` holds.
+    """
+    try:
+        return _parse(text)
+    except UrlError:
+        raise
+    except ValueError as exc:  # urllib's own complaints (brackets, ports, IDNA)
+        raise UrlError(f"{text!r} is not a host URL: {exc}") from None
+
+
+def _parse(text: str) -> HostUrl:
     if "://" not in text:
         raise UrlError(
             f"{text!r} is not a host URL: write sim://src, sim://dst, "
@@ -94,7 +106,13 @@ def parse_host_url(text: str) -> HostUrl:
         )
     if any(ch.isspace() for ch in text):
         raise UrlError(f"{text!r}: a host URL has no spaces")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        what = "is not an IPv6 address" if "]" in text else "has no closing bracket"
+        raise UrlError(
+            f"{text!r}: the address in brackets {what}; write an IPv6 host like ssh://[::1]:22"
+        ) from None
     try:
         scheme = Scheme(parts.scheme)
     except ValueError:

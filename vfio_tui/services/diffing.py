@@ -4,6 +4,7 @@ Inputs of any size are mapped, never read whole; the comparison streams
 through them (model/diff.py). A file is taken as a kernel hex dump (`Mig
 Data:` / `Dev Data:` lines, as `data`, `migf_data` and `dev_data` print) when
 it parses as one, else as raw bytes. A capture's .json stands for its .bin.
+Names and metadata are untrusted text: every line written is escaped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from vfio_tui.model.diff import Buffer, DiffResult, diff_streams
 from vfio_tui.model.fielddiff import FieldDiff, compare_fields, size_note
 from vfio_tui.model.formats import decode_dump
 from vfio_tui.model.layout import FileKind
-from vfio_tui.services.captures import write_atomically
+from vfio_tui.model.untrusted import printable
+from vfio_tui.services.captures import Capture, write_atomically
 
 TEXT_LIMIT = 1 << 20  # a kernel hex dump is a few KiB; larger files are raw data
 _DUMP_KINDS = (FileKind.MIGF_DATA, FileKind.DATA, FileKind.DEV_DATA)
@@ -58,13 +60,16 @@ class DiffSide:
 
 def open_file(path: Path, label: str | None = None, detail: str = "") -> DiffSide:
     """A capture or any file: a hex dump is decoded, anything else is mapped as raw bytes."""
-    if path.suffix == ".json" and path.with_suffix(".bin").exists():
+    try:
+        is_capture = path.suffix == ".json" and path.with_suffix(".bin").is_file()
+    except OSError:  # a name too long, a loop: open() below says which
+        is_capture = False
+    if is_capture:
         try:
-            meta = json.loads(path.read_text())
-            where = (meta.get("side", ""), meta.get("host", ""), meta.get("file", ""))
-            detail = detail or " ".join(where)
-        except (OSError, ValueError):
-            pass
+            meta = Capture.from_json(json.loads(path.read_bytes()), path.parent)
+            detail = detail or f"{meta.side} {meta.host} {meta.file}"
+        except (OSError, ValueError, RecursionError):
+            pass  # damaged metadata: the bytes are still worth comparing
         path = path.with_suffix(".bin")
     label = label or str(path)
     try:
@@ -166,9 +171,9 @@ def summary_lines(
         lines.append(note)
     for name, side, index in (("A", a, 0), ("B", b, 1)):
         digest = f"  sha256 {digests[index]}" if digests else ""
-        lines.append(f"{name}: {side.label}  {side.size} bytes{digest}")
+        lines.append(f"{name}: {printable(side.label)}  {side.size} bytes{digest}")
         if side.detail:
-            lines.append(f"   {side.detail}")
+            lines.append(f"   {printable(side.detail)}")
     if not result.complete:
         lines.append("(more differing ranges than are listed; counts are exact)")
     return lines

@@ -162,7 +162,7 @@ class Session:
     ) -> Capture | None:
         """Write a capture; None if the capture directory refuses it (see capture_problem)."""
         try:
-            return self.captures.add(
+            capture = self.captures.add(
                 side=side.name,
                 host=str(side.url.without_device),
                 device=side.device or "",
@@ -174,6 +174,11 @@ class Session:
                 clock=self.now(),
                 states=self.states(),
             )
+            notice = self.captures.take_notice()  # the capture budget was reached: say so
+            if notice is not None:
+                self.capture_failures += 1
+                self.capture_problem = notice
+            return capture
         except OSError as exc:
             self.capture_failures += 1
             self.capture_problem = (

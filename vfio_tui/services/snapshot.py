@@ -36,13 +36,20 @@ class SideResult:
 
     @property
     def unread(self) -> str | None:
-        """Why this side could not be read, or None."""
+        """Why this side could not be read, or None. Host text: escape it to show it."""
         if self.error is not None:
             return self.error.message
         assert self.snapshot is not None
         state = self.snapshot.file(FileKind.STATE)
         if state is not None and state.error is not None:
             return f"state: {state.error}"
+        if state is not None and state.data is not None and self.snapshot.state is None:
+            if not state.data.strip():
+                return "state: the file is empty, not a migration state"
+            what = state.data.strip().decode("utf-8", "surrogateescape")
+            if len(what) > 60:
+                what = what[:60] + "…"
+            return f'state: read "{what}", which is not a migration state'
         return None
 
 
