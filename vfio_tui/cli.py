@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from vfio_tui.model.hosturl import HostUrl, Scheme, UrlError, parse_host_url
 
 if TYPE_CHECKING:
-    from sim.scenarios import Scenario
     from vfio_tui.transport.base import TransportOptions
     from vfio_tui.ui.app import VfioTuiApp
 
@@ -34,17 +33,20 @@ def _url(text: str) -> HostUrl:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _scenario(text: str) -> Scenario:
-    from sim.scenarios import scenario
+def _scenario(text: str) -> str:
+    """A fault the simulator knows (its list comes through the simulated transport)."""
+    from vfio_tui.transport.hosts import simulated_faults
 
-    try:
-        return scenario(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    known = [fault.name for fault in simulated_faults()]
+    if text not in known:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario {text!r}; choose one of: {', '.join(known)}"
+        )
+    return text
 
 
 def _check_scenario(
-    parser: argparse.ArgumentParser, chosen: Scenario | None, urls: Sequence[HostUrl]
+    parser: argparse.ArgumentParser, chosen: str | None, urls: Sequence[HostUrl]
 ) -> None:
     if chosen is not None and not all(u.scheme is Scheme.SIM for u in urls):
         parser.error("--scenario applies to the simulated hosts (sim://src, sim://dst) only")
@@ -203,12 +205,10 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         parser.error(str(exc))
     sudo_default = config.sudo
     if not args.hosts:
-        from sim.names import DEFAULT_DEVICE
+        from vfio_tui.transport.hosts import default_sim_device
 
-        urls = [
-            parse_host_url(f"sim://src#{DEFAULT_DEVICE}"),
-            parse_host_url(f"sim://dst#{DEFAULT_DEVICE}"),
-        ]
+        device = default_sim_device()
+        urls = [parse_host_url(f"sim://src#{device}"), parse_host_url(f"sim://dst#{device}")]
     elif len(args.hosts) == 1:
         pair = config.pairs.get(args.hosts[0])
         if pair is None:

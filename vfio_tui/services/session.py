@@ -14,22 +14,23 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from vfio_tui.model.accdata import is_mtty_data
 from vfio_tui.model.formats import FormatError, Notice, decode_dump, parse_save
-from vfio_tui.model.hosturl import HostUrl, Scheme
+from vfio_tui.model.hosturl import HostUrl
 from vfio_tui.model.layout import FileKind, Layout, detect_layout
 from vfio_tui.model.snapshot import DeviceSnapshot, FileResult
 from vfio_tui.model.timeline import StateEvent, Timeline
 from vfio_tui.services.captures import Capture, CaptureStore
 from vfio_tui.services.poller import DevicePoller
-from vfio_tui.transport.base import HostTransport, TransportOptions
+from vfio_tui.transport.base import (
+    FaultInfo,
+    HostTransport,
+    SimNote,
+    SimulatorControls,
+    TransportOptions,
+)
 from vfio_tui.transport.hosts import SimWorld, open_transport
-
-if TYPE_CHECKING:
-    from sim.migration import MigrationEvent
-    from sim.scenarios import Scenario
 
 ACTION_COOLDOWN = 0.6  # a second press of the same action within this is a key repeat
 
@@ -269,32 +270,31 @@ class Session:
     # --- the simulator ------------------------------------------------------------------
 
     @property
-    def simulated(self) -> bool:
-        return all(s.url.scheme is Scheme.SIM for s in self.sides.values())
+    def simulator(self) -> SimulatorControls | None:
+        """The simulator's controls when both hosts are simulated (None otherwise)."""
+        controls = [side.transport.simulator() for side in self.sides.values()]
+        return controls[0] if None not in controls else None
 
-    async def migrate(self, scenario: Scenario, narrate: Callable[[MigrationEvent], None]) -> str:
+    @property
+    def simulated(self) -> bool:
+        return self.simulator is not None
+
+    def faults(self) -> list[FaultInfo]:
+        """The faults the next simulated migration can be given (none on real hosts)."""
+        controls = self.simulator
+        return controls.faults() if controls is not None else []
+
+    async def migrate(self, fault: str, narrate: Callable[[SimNote], None]) -> str:
         """Start a simulated migration of the watched device; returns what happened."""
-        if not self.simulated:
+        controls = self.simulator
+        if controls is None:
             return "migrations can be started on the simulated hosts (sim://) only"
         if self.read_only:
             return "read-only mode: migration refused"
         src, dst = self.sides["source"].device, self.sides["destination"].device
         if src is None or src != dst:
             return "a simulated migration moves the same device name on both hosts"
-        pair = self.world.pair
-        task = pair.running.get(src)
-        if task is not None and not task.done():
-            return f"a migration of {src} is already running"
-        note = ""
-        device = pair.src.device(src)
-        if device.hung or not device.present or pair.dst.device(src).hung:
-            await self.world.reset()
-            note = "simulator reset (a device was hung or unplugged); "
-        source = self.world.pair.src.device(src)
-        if not scenario.applies_to(source):
-            return f"scenario {scenario.name} does not apply to a {source.driver} device"
-        self.world.pair.start_migration(src, scenario, narrate)
-        return f"{note}migrating {src} from sim-src to sim-dst: scenario {scenario.name}"
+        return await controls.migrate(src, fault, narrate)
 
     async def close(self) -> None:
         await asyncio.gather(*(s.transport.close() for s in self.sides.values()))
