@@ -2,6 +2,7 @@
 
   vfio-tui [SRC DST]                   the live side-by-side view (the simulator by default)
   vfio-tui snapshot SRC DST [--json]   read both devices once and print them
+  vfio-tui watch SRC DST [--json]      poll until the migration ends, then say what happened
   vfio-tui diff A B [--list]           compare two captures, like cmp
 
 Hosts are URLs: sim://src, sim://dst, local:///sys/kernel/debug,
@@ -20,10 +21,11 @@ from typing import TYPE_CHECKING
 from vfio_tui.model.hosturl import HostUrl, Scheme, UrlError, parse_host_url
 
 if TYPE_CHECKING:
+    from vfio_tui.model.verdict import Verdict
     from vfio_tui.transport.base import TransportOptions
     from vfio_tui.ui.app import VfioTuiApp
 
-EXIT_OK, EXIT_UNREAD, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_UNREAD, EXIT_USAGE, EXIT_GAVE_UP = 0, 1, 2, 3
 
 
 def _url(text: str) -> HostUrl:
@@ -133,8 +135,15 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
 
     urls = [args.src, args.dst]
     sides = asyncio.run(take_snapshots(urls, transport_options(args), args.scenario))
+    from vfio_tui.services.snapshot import verdict_of
+
+    verdict = verdict_of(sides)
     if args.json:
-        out = {"source": sides[0].to_json(), "destination": sides[1].to_json()}
+        out = {
+            "verdict": verdict.to_json(),
+            "source": sides[0].to_json(),
+            "destination": sides[1].to_json(),
+        }
         print(json.dumps(out, indent=2))
     else:
         from vfio_tui.services.sidebyside import Side, render_side_by_side
@@ -145,6 +154,7 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
             title = f"{name} {side.url.without_device}"
             columns.append(Side(title, side.snapshot, side.error.message if side.error else None))
         sys.stdout.write(render_side_by_side(columns[0], columns[1], width))
+        _print_verdict(verdict)
     status = EXIT_OK
     for name, side in zip(("source", "destination"), sides, strict=True):
         reason = side.unread
@@ -152,6 +162,118 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
             print(f"vfio-tui snapshot: {name} {side.url}: {reason}", file=sys.stderr)
             status = EXIT_UNREAD
     return status
+
+
+# --- watch ----------------------------------------------------------------------------
+
+
+def _print_verdict(verdict: Verdict) -> None:
+    from vfio_tui.model.untrusted import printable
+
+    for line in verdict.lines():
+        print(printable(line))
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
+def cmd_watch(argv: Sequence[str]) -> int:
+    """Poll until the migration ends: 0 succeeded, 1 failed or stuck, 3 gave up, 2 usage."""
+    import asyncio
+    import json
+
+    from vfio_tui.model.verdict import DEFAULT_STUCK_AFTER, Outcome
+    from vfio_tui.services.watch import (
+        DEFAULT_GIVE_UP_AFTER,
+        DEFAULT_INTERVAL,
+        WatchUsageError,
+        watch,
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="vfio-tui watch",
+        description="Poll both devices until the migration has ended (succeeded, failed, or "
+        "stuck) or --give-up-after passes, then print the verdict: what happened, where, the "
+        "likely cause, the evidence and what to check next. Exit status 0 succeeded (warnings "
+        "allowed), 1 failed or stuck, 3 gave up before an end, 2 bad command line.",
+    )
+    parser.add_argument("src", type=_url, help="source host URL, e.g. ssh://root@src#0000:3b:00.2")
+    parser.add_argument("dst", type=_url, help="destination host URL")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='one object {"verdict": ..., "source": ..., "destination": ...}',
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"time between polls (default {DEFAULT_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--stuck-after",
+        type=_seconds,
+        default=DEFAULT_STUCK_AFTER,
+        metavar="SECONDS",
+        help="a migration with no state change (or a state read that blocks) for this long "
+        f"is stuck (default {DEFAULT_STUCK_AFTER:g})",
+    )
+    parser.add_argument(
+        "--give-up-after",
+        type=_seconds,
+        default=DEFAULT_GIVE_UP_AFTER,
+        metavar="SECONDS",
+        help="stop watching after this long without an end, exit 3 (default "
+        f"{DEFAULT_GIVE_UP_AFTER:g}); --timeout is how long one file read may block",
+    )
+    add_connection_options(parser)
+    args = parser.parse_args(argv)
+    _check_scenario(parser, args.scenario, (args.src, args.dst))
+    try:
+        result = asyncio.run(
+            watch(
+                [args.src, args.dst],
+                transport_options(args),
+                interval=args.interval,
+                stuck_after=args.stuck_after,
+                give_up_after=args.give_up_after,
+                scenario=args.scenario,
+            )
+        )
+    except WatchUsageError as exc:
+        parser.error(str(exc))
+    verdict = result.verdict
+    if args.json:
+        out = {
+            "verdict": verdict.to_json(),
+            "source": result.sides[0].to_json(),
+            "destination": result.sides[1].to_json(),
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        from vfio_tui.model.untrusted import printable
+
+        for name, side in zip(("source", "destination"), result.sides, strict=True):
+            state = side.snapshot.state_name if side.snapshot is not None else None
+            device = side.snapshot.device if side.snapshot is not None else side.url.device
+            seen = state or (side.unread or "unread")
+            print(printable(f"{name}: {side.url.without_device}#{device or '?'}: {seen}"))
+        _print_verdict(verdict)
+    if result.timed_out:
+        print(
+            f"vfio-tui watch: no end after {args.give_up_after:g} s ({verdict.outcome.value})",
+            file=sys.stderr,
+        )
+        return EXIT_GAVE_UP
+    return EXIT_OK if verdict.outcome is Outcome.SUCCEEDED else EXIT_UNREAD
 
 
 def cmd_app(argv: Sequence[str]) -> int:
@@ -317,6 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_diff(args[1:])
         if args[:1] == ["snapshot"]:
             return cmd_snapshot(args[1:])
+        if args[:1] == ["watch"]:
+            return cmd_watch(args[1:])
         return cmd_app(args)
     except KeyboardInterrupt:
         return 130

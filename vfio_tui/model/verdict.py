@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vfio_tui.model.accdata import (
@@ -613,9 +613,10 @@ class _Judge:
         steps = list(extra_next)
         if cause is not None:
             steps += [s for s in CAUSES[cause].next_steps if s not in steps]
-        return Verdict(
-            outcome, cause, where, summary, tuple(self.evidence), tuple(steps), self.phases()
-        )
+        phases = self.phases()
+        if outcome in (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.STUCK):
+            phases = replace(phases, current=None, current_for=None)  # no phase goes on
+        return Verdict(outcome, cause, where, summary, tuple(self.evidence), tuple(steps), phases)
 
     # --- inferred states and phases ----------------------------------------------------
 
@@ -790,6 +791,23 @@ class _Judge:
         )
 
     def blocked(self, side: _Side, reading: Reading, last: tuple[str, Reading] | None) -> Verdict:
+        """A `state` read that blocks: stuck once it has blocked for `stuck_after` seconds."""
+        verdict = self._blocked(side, reading, last)
+        blocked_for = self.facts.now - reading.at
+        if blocked_for >= self.stuck_after:
+            return verdict
+        return Verdict(
+            Outcome.IN_PROGRESS,
+            verdict.cause,
+            verdict.where,
+            f"{verdict.summary} (blocked for {blocked_for:.1f} s so far; stuck after "
+            f"{self.stuck_after:g} s)",
+            verdict.evidence,
+            verdict.next_steps,
+            verdict.phases,
+        )
+
+    def _blocked(self, side: _Side, reading: Reading, last: tuple[str, Reading] | None) -> Verdict:
         was = last[0] if last is not None else None
         saving = was in _PRE_STOP_COPY | {"STOP_COPY", "STOP"} or (
             was is None and self.dst.seen({"RESUMING"})
@@ -946,7 +964,7 @@ class _Judge:
             return self.verdict(
                 Outcome.FAILED,
                 Cause.MATCH_MISMATCH,
-                Where(DESTINATION, "RESUMING -> STOP", at=dc[1].at),
+                Where(DESTINATION, "RESUMING -> STOP", at=sr.at),
                 "the destination refused the source's data when loading it (RESUMING -> STOP "
                 "failed): the match header does not fit the destination VF; the source "
                 "went back to RUNNING",

@@ -21,6 +21,7 @@ from vfio_tui.model.hosturl import HostUrl
 from vfio_tui.model.layout import FileKind, Layout, detect_layout
 from vfio_tui.model.snapshot import DeviceSnapshot, FileResult
 from vfio_tui.model.timeline import StateEvent, Timeline
+from vfio_tui.model.verdict import DEFAULT_STUCK_AFTER, Record, Verdict, judge
 from vfio_tui.services.captures import Capture, CaptureStore
 from vfio_tui.services.poller import DevicePoller
 from vfio_tui.transport.base import (
@@ -95,6 +96,7 @@ class Session:
         self.clock = clock
         self.started = clock() if started is None else started
         self.timeline = Timeline()
+        self.record = Record()  # every file result and action result, for the verdict
         # A capture that could not be written (disk full, no permission): counted, and the
         # latest reason kept, so the app can say so once instead of on every poll.
         self.capture_failures = 0
@@ -133,6 +135,7 @@ class Session:
             for path, result in snap.files.items()
             if previous is None or previous.files.get(path) != result
         )
+        self.record.read(name, self.now(), snap.files)
         state = snap.files.get(FileKind.STATE.path)
         label = snap.state_name if snap.state_name is not None else _unreadable(state)
         event = self.timeline.observe(name, label, self.now())
@@ -144,6 +147,10 @@ class Session:
                 if capture is not None:
                     captured.append(capture)
         return PollOutcome(snap, changed, event, tuple(captured))
+
+    def verdict(self, stuck_after: float = DEFAULT_STUCK_AFTER) -> Verdict:
+        """The verdict on the migration from everything read so far (model.verdict.judge)."""
+        return judge(self.record.facts(self.now()), stuck_after)
 
     def states(self) -> dict[str, str | None]:
         return {name: self.timeline.last(name) for name in self.sides}
@@ -236,6 +243,7 @@ class Session:
     async def _perform(self, side: Side, action: Action, target: FileKind) -> ActionOutcome:
         assert side.device is not None
         result = await side.transport.trigger(side.device, target.path)
+        self.record.acted(side.name, self.now(), target.path, result)
         verb = action.value
         if result.error is not None:
             return ActionOutcome(
@@ -294,7 +302,7 @@ class Session:
         src, dst = self.sides["source"].device, self.sides["destination"].device
         if src is None or src != dst:
             return "a simulated migration moves the same device name on both hosts"
-        return await controls.migrate(src, fault, narrate)
+        return (await controls.migrate(src, fault, narrate)).message
 
     async def close(self) -> None:
         await asyncio.gather(*(s.transport.close() for s in self.sides.values()))

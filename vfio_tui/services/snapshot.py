@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from vfio_tui.model.hosturl import HostUrl
 from vfio_tui.model.layout import FileKind, poll_files
 from vfio_tui.model.snapshot import DeviceSnapshot
+from vfio_tui.model.verdict import SIDES, Record, Verdict, judge
 from vfio_tui.transport.base import HostError, HostTransport, TransportOptions
 from vfio_tui.transport.hosts import SimWorld, default_sim_device, open_transport
 
@@ -68,3 +69,14 @@ async def take_snapshots(
     sides = await asyncio.gather(*(read_side(t, u) for t, u in zip(transports, urls, strict=True)))
     await world.stop()
     return list(sides)
+
+
+def verdict_of(sides: list[SideResult]) -> Verdict:
+    """The verdict that one reading of both sides supports (everything at time 0)."""
+    record = Record()
+    for name, side in zip(SIDES, sides, strict=True):
+        if side.snapshot is not None:
+            record.read(name, 0.0, side.snapshot.files)
+        elif side.error is not None:
+            record.unreachable(name, 0.0, side.error.as_read_error())
+    return judge(record.facts(0.0))

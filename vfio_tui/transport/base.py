@@ -100,6 +100,14 @@ class SimNote:
     text: str
 
 
+@dataclass(frozen=True)
+class SimStart:
+    """What asking for a simulated migration did: started, or why not (in words)."""
+
+    started: bool
+    message: str
+
+
 class SimulatorControls(Protocol):
     """What only a simulated host can do: start a migration with a fault, and narrate it.
 
@@ -113,9 +121,9 @@ class SimulatorControls(Protocol):
 
     async def migrate(
         self, device: str, fault: str, narrate: Callable[[SimNote], None] | None = None
-    ) -> str:
+    ) -> SimStart:
         """Start migrating `device` from the simulated source to the destination with
-        `fault`; returns what happened, in words (started, or why not)."""
+        `fault`; says whether it started, or why not."""
         ...
 
     async def wait_until_done(self, device: str, seconds: float) -> bool:

@@ -23,6 +23,7 @@ from vfio_tui.transport.base import (
     HostTransport,
     LinkState,
     SimNote,
+    SimStart,
     SimulatorControls,
     TransportOptions,
     listing_error,
@@ -49,32 +50,38 @@ class SimControls:
 
     async def migrate(
         self, device: str, fault: str, narrate: Callable[[SimNote], None] | None = None
-    ) -> str:
+    ) -> SimStart:
         scenario = SCENARIOS.get(fault)
         if scenario is None:
-            return f"unknown fault {fault!r}; choose one of: {', '.join(SCENARIOS)}"
+            return SimStart(
+                False, f"unknown fault {fault!r}; choose one of: {', '.join(SCENARIOS)}"
+            )
         pair = self.world.pair
         task = pair.running.get(device)
         if task is not None and not task.done():
-            return f"a migration of {device} is already running"
+            return SimStart(False, f"a migration of {device} is already running")
         try:
             source = pair.src.device(device)
         except KeyError:
-            return f"the simulated hosts have no device {device}"
+            return SimStart(False, f"the simulated hosts have no device {device}")
         note = ""
         if source.hung or not source.present or pair.dst.device(device).hung:
             await self.world.reset()
             note = "simulator reset (a device was hung or unplugged); "
         source = self.world.pair.src.device(device)
         if not scenario.applies_to(source):
-            return f"scenario {scenario.name} does not apply to a {source.driver} device"
+            return SimStart(
+                False, f"scenario {scenario.name} does not apply to a {source.driver} device"
+            )
 
         def tell(event: MigrationEvent) -> None:
             if narrate is not None:
                 narrate(SimNote(event.at, event.actor, event.text))
 
         self.world.pair.start_migration(device, scenario, tell)
-        return f"{note}migrating {device} from sim-src to sim-dst: scenario {scenario.name}"
+        return SimStart(
+            True, f"{note}migrating {device} from sim-src to sim-dst: scenario {scenario.name}"
+        )
 
     async def wait_until_done(self, device: str, seconds: float) -> bool:
         task = self.world.pair.running.get(device)
