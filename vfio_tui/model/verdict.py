@@ -744,7 +744,10 @@ class _Judge:
             )
         if dst_loaded and dc == "RUNNING" and sc == "STOP":
             return self.succeeded()
-        if sc == "RUNNING" and src_moved and not dst_loaded:
+        # QEMU sets the destination to RESUMING only once the source's save has begun, so a
+        # source RUNNING beside a RESUMING destination, holding data of a save, came back.
+        came_back = src_moved or (dc == "RESUMING" and src.migrated_data() is not None)
+        if sc == "RUNNING" and came_back and not dst_loaded:
             return self.source_resumed()
         return self.in_progress()
 
@@ -809,9 +812,8 @@ class _Judge:
 
     def _blocked(self, side: _Side, reading: Reading, last: tuple[str, Reading] | None) -> Verdict:
         was = last[0] if last is not None else None
-        saving = was in _PRE_STOP_COPY | {"STOP_COPY", "STOP"} or (
-            was is None and self.dst.seen({"RESUMING"})
-        )
+        # Blocked while saving: after leaving RUNNING, or while the destination waits for data.
+        saving = was in _PRE_STOP_COPY | {"STOP_COPY", "STOP"} or self.dst.seen({"RESUMING"})
         if side.name == SOURCE and saving:
             restarted = [
                 q
@@ -970,7 +972,8 @@ class _Judge:
                 "went back to RUNNING",
                 extra,
             )
-        if src.hisi and not full_save and "PRE_COPY" in moved:
+        match_only = src_data is not None and src_data[1] == QM_MATCH_SIZE
+        if src.hisi and not full_save and ("PRE_COPY" in moved or match_only):
             mailbox = self.mailbox_facts()
             if mailbox is not False:
                 if src_data is not None:

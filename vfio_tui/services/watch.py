@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from vfio_tui.model.hosturl import HostUrl
@@ -54,11 +54,13 @@ async def watch(
     scenario: str | None = None,
     world: SimWorld | None = None,
     clock: Callable[[], float] = time.monotonic,
+    after_first_reading: Callable[[], Awaitable[object]] | None = None,
 ) -> WatchResult:
     """Poll both hosts until the verdict says succeeded, failed or stuck, or the limit passes.
 
     `scenario` (simulated hosts only) starts the simulated migration after the first
-    reading, through the capability the simulated source offers.
+    reading, through the capability the simulated source offers; `after_first_reading`
+    is awaited at the same point (a wrapper can start the migration it watches there).
     """
     world = world or SimWorld.scaled(0.1)
     started = clock()
@@ -72,6 +74,8 @@ async def watch(
         await asyncio.gather(*(_poll(side, record, clock() - started) for side in sides))
         if scenario is not None:
             notes.append(await _start(sides, scenario))
+        if after_first_reading is not None:
+            await after_first_reading()
         while True:
             now = clock() - started
             verdict = judge(record.facts(now), stuck_after)
