@@ -20,7 +20,7 @@ from sim.scenarios import scenario
 from sim.sshserver import SimSshServer, serve_pair
 from vfio_tui import cli
 from vfio_tui.model.hosturl import parse_host_url
-from vfio_tui.model.verdict import Outcome, Verdict
+from vfio_tui.model.verdict import Cause, Outcome, Verdict
 from vfio_tui.services.watch import WatchResult, watch
 from vfio_tui.transport.base import TransportOptions
 from vfio_tui.transport.hosts import SimWorld
@@ -28,7 +28,8 @@ from vfio_tui.transport.hosts import SimWorld
 # Arcs short against the read timeout (a read waits for an arc in progress), phases long
 # enough that a 10 ms poll sees every state QEMU asks for, even on a busy machine.
 PACE = Pace(arc=0.05, phase=0.1)
-OPTIONS = {"interval": 0.01, "stuck_after": 0.5, "give_up_after": 60.0}
+# stuck_after well above any phase, even when a busy machine stretches the simulator's sleeps.
+OPTIONS = {"interval": 0.01, "stuck_after": 2.0, "give_up_after": 60.0}
 READ_TIMEOUT = 1.0
 
 # (fault, device) -> (outcome, cause, where side, where transition or None: not checked)
@@ -219,7 +220,7 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 
 DEV = HISI_MAINLINE_DEVICE
-FAST = ["--interval", "0.02", "--stuck-after", "0.5", "--timeout", "1"]
+FAST = ["--interval", "0.02", "--stuck-after", "2", "--timeout", "1"]
 
 
 def test_watch_prints_a_succeeded_verdict_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -304,3 +305,75 @@ def test_snapshot_json_carries_the_verdict_one_reading_supports(
     assert status == 0
     assert (data["verdict"]["outcome"], data["verdict"]["cause"]) == ("failed", "corrupt-transfer")
     assert data["source"]["state"] == "STOP"
+
+
+# --- the session: what the live view will show -----------------------------------------------
+
+
+async def poll_until_ended(session: object, deadline: float = 30.0) -> Verdict:
+    from vfio_tui.services.session import Session
+
+    assert isinstance(session, Session)
+    async with asyncio.timeout(deadline):
+        while True:
+            await asyncio.gather(session.poll("source"), session.poll("destination"))
+            verdict = session.verdict(stuck_after=2.0)
+            if verdict.ended:
+                return verdict
+            await asyncio.sleep(0.01)  # the poll interval, not a wait for the simulator
+
+
+async def test_the_session_migrates_through_the_capability_and_gives_the_verdict(
+    tmp_path: Path,
+) -> None:
+    from vfio_tui.services.captures import CaptureStore
+    from vfio_tui.services.session import Session
+
+    urls = sim_urls(HISI_MAINLINE_DEVICE)
+    session = Session(
+        urls[0],
+        urls[1],
+        options=TransportOptions(read_timeout=READ_TIMEOUT),
+        world=SimWorld(PACE),
+        captures=CaptureStore(tmp_path),
+    )
+    try:
+        await session.attach("source")
+        await session.attach("destination")
+        assert "match-mismatch" in [f.name for f in session.faults()]
+        await asyncio.gather(session.poll("source"), session.poll("destination"))
+        assert session.verdict().outcome is Outcome.NOT_STARTED
+        said = await session.migrate("match-mismatch", lambda note: None)
+        assert said.startswith("migrating")
+        verdict = await poll_until_ended(session)
+        assert (verdict.outcome, verdict.cause) == (Outcome.FAILED, Cause.MATCH_MISMATCH)
+    finally:
+        await session.close()
+
+
+async def test_real_hosts_offer_no_simulator(tmp_path: Path, clean_tree: Path) -> None:
+    from vfio_tui.services.captures import CaptureStore
+    from vfio_tui.services.session import Session
+
+    urls = [
+        parse_host_url(f"local://{clean_tree / side}#{HISI_MAINLINE_DEVICE}")
+        for side in ("src", "dst")
+    ]
+    session = Session(
+        urls[0],
+        urls[1],
+        options=TransportOptions(),
+        world=SimWorld(),
+        captures=CaptureStore(tmp_path),
+    )
+    try:
+        assert session.simulator is None and session.faults() == []
+        said = await session.migrate("clean", lambda note: None)
+        assert "simulated hosts" in said
+        await session.attach("source")
+        await session.attach("destination")
+        await asyncio.gather(session.poll("source"), session.poll("destination"))
+        # The tree holds the end of a clean migration: one reading supports success.
+        assert session.verdict().outcome is Outcome.SUCCEEDED
+    finally:
+        await session.close()

@@ -168,10 +168,17 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
 
 
 def _print_verdict(verdict: Verdict) -> None:
+    """The verdict for a person, wrapped to the terminal, host text escaped."""
+    import shutil
+    import textwrap
+
     from vfio_tui.model.untrusted import printable
 
+    width = max(40, shutil.get_terminal_size((80, 24)).columns)
     for line in verdict.lines():
-        print(printable(line))
+        text = printable(line)
+        indent = " " * (len(text) - len(text.lstrip(" -")))
+        print(textwrap.fill(text, width, subsequent_indent=indent, break_on_hyphens=False))
 
 
 def _seconds(text: str) -> float:

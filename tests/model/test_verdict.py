@@ -394,3 +394,24 @@ def test_the_order_readings_are_recorded_in_does_not_break_the_verdict(
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     facts = facts_from(shuffled, [], 500.0)
     refs_point_at_input(judge(facts), facts)
+
+
+def test_the_readme_documents_every_cause_in_one_table() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    documented = [row.split("`")[1] for row in rows]
+    for cause in Cause:
+        assert documented.count(cause.value) == 1, cause.value
+
+
+def test_the_record_keeps_a_fact_once_however_its_words_change() -> None:
+    rec = Record()
+    for second in range(50):
+        blocked = FileResult(
+            STATE, error=ReadError(ReadErrorKind.TIMED_OUT, f"blocked for {second} s")
+        )
+        rec.read(SRC, float(second), {STATE: blocked})
+    rec.read(SRC, 60.0, {STATE: state("STOP")})
+    assert [r.at for r in rec.readings] == [0.0, 60.0]

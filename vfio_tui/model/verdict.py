@@ -227,6 +227,14 @@ class Facts:
     now: float = 0.0
 
 
+def _same(old: FileResult | None, new: FileResult) -> bool:
+    if old is None or old.data != new.data:
+        return False
+    if old.error is None or new.error is None:
+        return old.error is new.error
+    return (old.error.kind, old.error.errno) == (new.error.kind, new.error.errno)
+
+
 class Record:
     """Collects facts as they arrive, keeping a file's result only when it changes."""
 
@@ -240,9 +248,10 @@ class Record:
     def read(self, side: str, at: float, files: Mapping[str, FileResult]) -> None:
         self.latest = max(self.latest, at)
         for path, result in files.items():
-            if self._last.get((side, path)) != result:
-                self._last[(side, path)] = result
-                self.readings.append(Reading(len(self.readings), at, side, path, result))
+            if _same(self._last.get((side, path)), result):
+                continue  # e.g. "still blocked for 7 s": the same fact, newer words
+            self._last[(side, path)] = result
+            self.readings.append(Reading(len(self.readings), at, side, path, result))
 
     def unreachable(self, side: str, at: float, error: ReadError) -> None:
         """A side that could not be read at all (its connection or device failed)."""
