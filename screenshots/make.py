@@ -21,7 +21,6 @@ from textual.pilot import Pilot
 
 from sim.names import HISI_MAINLINE_DEVICE
 from sim.pace import Pace
-from sim.scenarios import scenario
 from tests.ui.helpers import attached, log_text, pane_text, wait_for
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.transport.hosts import SimWorld
@@ -90,9 +89,9 @@ async def main() -> None:
         sys.exit("rsvg-convert is missing: apt-get install librsvg2-bin")
     await shoot("main-migrating", during_migration)
     await shoot("help", help_screen)
-    await shoot("failed-migration", failed_migration, scenario=scenario("match-mismatch"))
+    await shoot("failed-migration", failed_migration, scenario="match-mismatch")
     await shoot("read-only", read_only, read_only=True)
-    await shoot("diff-corrupt-transfer", diff, scenario=scenario("corrupt-transfer"))
+    await shoot("diff-corrupt-transfer", diff, scenario="corrupt-transfer")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import pytest
 
 from sim.pace import Pace
 from sim.pair import HISI_MAINLINE_DEVICE, SimPair, default_pair
-from sim.scenarios import scenario
 from sim.sshserver import SimSshServer, serve_pair, write_known_hosts
 from tests.ui.helpers import (
     DEV,
@@ -118,7 +117,7 @@ async def test_a_lost_host_goes_stale_and_reconnects(
 
 
 async def test_a_hung_host_never_stalls_the_other_pane(tmp_path: Path) -> None:
-    app = make_app(tmp_path, pace=Pace.scaled(0.05), scenario=scenario("hung-save"), interval=0.1)
+    app = make_app(tmp_path, pace=Pace.scaled(0.05), scenario="hung-save", interval=0.1)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE
-from sim.scenarios import scenario
 from tests.fixtures.captures import add_capture
 from tests.ui.helpers import (
     attached,
@@ -54,7 +53,7 @@ async def test_clean_migration_is_identical(tmp_path: Path) -> None:
 
 
 async def test_corrupt_transfer_shows_bytes_and_fields(tmp_path: Path) -> None:
-    app = make_app(tmp_path, scenario=scenario("corrupt-transfer"))
+    app = make_app(tmp_path, scenario="corrupt-transfer")
     async with app.run_test(size=(120, 40)) as pilot:
         await migrated(pilot, app)
         await pilot.press("d")
@@ -85,9 +84,7 @@ async def test_corrupt_transfer_shows_bytes_and_fields(tmp_path: Path) -> None:
 
 
 async def test_match_mismatch_names_the_field_and_the_refusal(tmp_path: Path) -> None:
-    app = make_app(
-        tmp_path, HISI_2023_DEVICE, scenario=scenario("match-mismatch"), pace=Pace.scaled(0.3)
-    )
+    app = make_app(tmp_path, HISI_2023_DEVICE, scenario="match-mismatch", pace=Pace.scaled(0.3))
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")
@@ -115,7 +112,7 @@ async def test_match_mismatch_names_the_field_and_the_refusal(tmp_path: Path) ->
 
 
 async def test_goto_and_choose(tmp_path: Path) -> None:
-    app = make_app(tmp_path, scenario=scenario("corrupt-transfer"))
+    app = make_app(tmp_path, scenario="corrupt-transfer")
     async with app.run_test(size=(120, 40)) as pilot:
         await migrated(pilot, app)
         await pilot.press("d")

@@ -8,7 +8,7 @@ import pytest
 
 from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE
-from sim.scenarios import SCENARIOS, scenario
+from sim.scenarios import SCENARIOS
 from tests.ui.helpers import (
     DEV,
     attached,
@@ -68,7 +68,7 @@ async def test_fault_shows_its_symptom(tmp_path: Path, fault: str) -> None:
     device, on_source, on_destination = SYMPTOMS[fault]
     # hung-save: slow enough that a poll sees STOP_COPY before the save hangs
     pace = Pace.scaled(0.5 if fault == "hung-save" else 0.05)
-    app = make_app(tmp_path, device, pace=pace, scenario=scenario(fault))
+    app = make_app(tmp_path, device, pace=pace, scenario=fault)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")

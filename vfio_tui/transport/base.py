@@ -17,6 +17,7 @@ import errno
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from vfio_tui.model.hosturl import HostUrl, valid_device
 from vfio_tui.model.layout import FileKind
@@ -82,6 +83,54 @@ class DeviceChoiceError(HostError):
         self.devices = list(devices)
 
 
+@dataclass(frozen=True)
+class FaultInfo:
+    """A fault a simulated migration can be given: its name and one line about it."""
+
+    name: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class SimNote:
+    """One line of a simulated migration's narration (what QEMU or the simulator did)."""
+
+    at: float  # seconds since that migration started
+    actor: str  # "source", "destination" or "simulator"
+    text: str
+
+
+@dataclass(frozen=True)
+class SimStart:
+    """What asking for a simulated migration did: started, or why not (in words)."""
+
+    started: bool
+    message: str
+
+
+class SimulatorControls(Protocol):
+    """What only a simulated host can do: start a migration with a fault, and narrate it.
+
+    A host offers it through HostTransport.simulator(); real hosts return None, and
+    nothing that judges a migration may use it: the narration is for people only.
+    """
+
+    def faults(self) -> list[FaultInfo]:
+        """The faults a migration can be given, `clean` first."""
+        ...
+
+    async def migrate(
+        self, device: str, fault: str, narrate: Callable[[SimNote], None] | None = None
+    ) -> SimStart:
+        """Start migrating `device` from the simulated source to the destination with
+        `fault`; says whether it started, or why not."""
+        ...
+
+    async def wait_until_done(self, device: str, seconds: float) -> bool:
+        """Wait up to `seconds` for the migration of `device` to end; False if it has not."""
+        ...
+
+
 @dataclass
 class TransportOptions:
     """How to reach hosts. The same options serve every transport."""
@@ -131,6 +180,10 @@ class HostTransport(abc.ABC):
 
     def _mark_good_read(self) -> None:
         self._status = replace(self._status, last_good_read=time.time())
+
+    def simulator(self) -> SimulatorControls | None:
+        """The simulator's controls, on a simulated host only (None everywhere else)."""
+        return None
 
     @abc.abstractmethod
     async def connect(self) -> None:

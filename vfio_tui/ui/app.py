@@ -28,6 +28,7 @@ from vfio_tui.transport.base import (
     DeviceChoiceError,
     HostError,
     HostStatus,
+    SimNote,
     TransportOptions,
 )
 from vfio_tui.transport.hostkeys import HostKeyError
@@ -36,8 +37,6 @@ from vfio_tui.ui.screens.dialogs import HostKeyScreen, PickerScreen
 from vfio_tui.ui.widgets.pane import DevicePane
 
 if TYPE_CHECKING:  # these load on first use, after the first paint
-    from sim.migration import MigrationEvent
-    from sim.scenarios import Scenario
     from vfio_tui.services.captures import Capture
     from vfio_tui.services.session import Action, Session
     from vfio_tui.transport.hosts import SimWorld
@@ -109,7 +108,7 @@ class VfioTuiApp(App[int]):
         capture_dir: Path | None = None,
         read_only: bool = False,
         interval: float = 0.5,
-        scenario: Scenario | None = None,
+        scenario: str | None = None,
         keymap: dict[str, str] | None = None,
         theme: str | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -128,7 +127,7 @@ class VfioTuiApp(App[int]):
         self.paused = False
         self._capture_failures_reported = 0
         self._capture_problem_reported: str | None = None
-        self.fault = scenario.name if scenario else "clean"  # for the next migration
+        self.fault = scenario or "clean"  # the simulator's fault for the next migration
         self._wake = {side: asyncio.Event() for side in SIDES}
         self._resume = asyncio.Event()
         self._resume.set()
@@ -462,23 +461,19 @@ class VfioTuiApp(App[int]):
         self.run_worker(self._migrate(), group="migrate", exclusive=True, exit_on_error=False)
 
     async def _migrate(self) -> None:
-        def narrate(event: MigrationEvent) -> None:
-            self.post_message(Narration(event))
+        def narrate(note: SimNote) -> None:
+            self.post_message(Narration(note))
 
-        from sim.scenarios import scenario
-
-        self.post_message(LogLine(await self.session.migrate(scenario(self.fault), narrate)))
+        self.post_message(LogLine(await self.session.migrate(self.fault, narrate)))
 
     @while_shown
     def on_narration(self, message: Narration) -> None:
-        event = message.event
-        self.log_line(f"sim {event.actor}: {event.text}")
+        note = message.note
+        self.log_line(f"sim {note.actor}: {note.text}")
 
     @work(group="pick-fault", exclusive=True)
     async def action_pick_fault(self) -> None:
-        from sim.scenarios import SCENARIOS
-
-        choices = [(name, f"{name}: {s.summary}") for name, s in SCENARIOS.items()]
+        choices = [(f.name, f"{f.name}: {f.summary}") for f in self.session.faults()]
         picked = await self.push_screen_wait(
             PickerScreen("Fault for the next migration (then press m)", choices)
         )
@@ -495,7 +490,8 @@ class VfioTuiApp(App[int]):
     def action_help(self) -> None:
         from vfio_tui.ui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(list(self.key_table())))
+        faults = [(f.name, f.summary) for f in self.session.faults()]
+        self.push_screen(HelpScreen(list(self.key_table()), faults))
 
     def key_table(self) -> Iterable[tuple[str, str, str, bool]]:
         for binding in self.BINDINGS:

@@ -12,7 +12,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from sim.scenarios import SCENARIOS
 from vfio_tui.model.states import MigrationState
 from vfio_tui.ui.render import STATE_LOOK
 
@@ -22,10 +21,14 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss", "Close", id="help-close")
     ]
 
-    def __init__(self, keys: list[tuple[str, str, str, bool]]) -> None:
-        """keys: (keys as mapped, description, binding id, touches a device)."""
+    def __init__(
+        self, keys: list[tuple[str, str, str, bool]], faults: list[tuple[str, str]] | None = None
+    ) -> None:
+        """keys: (keys as mapped, description, binding id, touches a device); faults: (name,
+        summary) of the simulator's faults, on simulated hosts only."""
         super().__init__()
         self.keys = keys
+        self.faults = faults or []
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
@@ -40,8 +43,8 @@ class HelpScreen(ModalScreen[None]):
             symbol, _css = STATE_LOOK[state]
             states.add_row(f"{symbol} {state.name}", state.meaning)
         faults = Table(box=None, show_header=False, pad_edge=False)
-        for name, scenario in SCENARIOS.items():
-            faults.add_row(name, scenario.summary)
+        for name, summary in self.faults:
+            faults.add_row(name, summary)
         with Vertical(id="dialog"):
             yield Static("vfio-tui help (Esc to close)", classes="title")
             with VerticalScroll(id="help-body"):
@@ -61,5 +64,6 @@ class HelpScreen(ModalScreen[None]):
                         style="dim",
                     )
                 )
-                yield Static(Text("\nSimulated faults (f, then m)", style="bold"))
-                yield Static(faults)
+                if self.faults:
+                    yield Static(Text("\nSimulated faults (f, then m)", style="bold"))
+                    yield Static(faults)
