@@ -63,6 +63,7 @@ class PollOutcome:
     changed: frozenset[str]  # paths whose result differs from the previous poll
     event: StateEvent | None
     captures: tuple[Capture, ...]
+    layout: Layout | None = None  # the device's layout, when its file list changed
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Session:
         await side.transport.connect()
         chosen, files = await side.transport.resolve_device(device or side.url.device)
         side.device = chosen
-        side.files = files
+        side.files = sorted(files)
         side.poller = DevicePoller(side.transport, chosen, files)
         return side
 
@@ -125,6 +126,10 @@ class Session:
         side = self.sides[name]
         assert side.poller is not None, "attach() first"
         snap = await side.poller.poll()
+        layout = None
+        if side.poller.listing != side.files:  # the poller listed the device's files anew
+            side.files = list(side.poller.listing)
+            layout = side.layout
         previous = side.snapshot
         side.snapshot = snap
         changed = frozenset(
@@ -142,7 +147,12 @@ class Session:
                 capture = self._capture(side, kind, result.data, "changed", only_new=True)
                 if capture is not None:
                     captured.append(capture)
-        return PollOutcome(snap, changed, event, tuple(captured))
+        return PollOutcome(snap, changed, event, tuple(captured), layout)
+
+    def retry_now(self) -> None:
+        """Both hosts: forget any backoff or failure, so the next poll connects at once."""
+        for side in self.sides.values():
+            side.transport.retry_now()
 
     def states(self) -> dict[str, str | None]:
         return {name: self.timeline.last(name) for name in self.sides}
