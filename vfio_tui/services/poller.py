@@ -51,9 +51,11 @@ class DevicePoller:
         self.now = now
         self.blocked: dict[str, Blocked] = {}
         self._listed_at = now()
+        self._vanished = False  # the last poll found a listed file gone
 
     async def poll(self) -> DeviceSnapshot:
         now = self.now()
+        await self._maybe_relist(now)
         due = [p for p in self.files if p not in self.blocked or self.blocked[p].retry_at <= now]
         snap = await self.transport.snapshot(self.device, due)
         files: dict[str, FileResult] = {}
@@ -67,7 +69,7 @@ class DevicePoller:
                 self._note_blocked(path, now)
             else:
                 self.blocked.pop(path, None)
-        await self._maybe_relist(now, any(_vanished(r) for r in files.values()))
+        self._vanished = any(_vanished(r) for r in files.values())
         return replace(snap, files=files)
 
     def _note_blocked(self, path: str, now: float) -> None:
@@ -86,9 +88,9 @@ class DevicePoller:
         )
         return FileResult(path, error=ReadError(ReadErrorKind.TIMED_OUT, message))
 
-    async def _maybe_relist(self, now: float, vanished: bool) -> None:
+    async def _maybe_relist(self, now: float) -> None:
         """List the device's files again when it is time to (see the module's docstring)."""
-        suspicious = vanished or FileKind.STATE.path not in self.listing
+        suspicious = self._vanished or FileKind.STATE.path not in self.listing
         if now - self._listed_at < (RELIST_EVERY if suspicious else RELIST_IDLE):
             return
         self._listed_at = now
