@@ -103,9 +103,7 @@ async def test_vanished_and_appearing_files_are_noticed(tmp_path: Path) -> None:
     assert poller.files == ["state", "features"]
 
 
-async def test_remote_device_listed_again_over_ssh(
-    pair: SimPair, tmp_path: Path
-) -> None:
+async def test_remote_device_listed_again_over_ssh(pair: SimPair, tmp_path: Path) -> None:
     server = SimSshServer(pair.host("src"))
     await server.start()
     transport = trusting(server, tmp_path)
