@@ -9,10 +9,18 @@ them. Paths are validated before they are sent anyway.
 Answers are lines that start with RS + "VTUI", tagged with the request id, so
 noise from rc files and late answers from abandoned reads are ignored. File
 content travels as base64 (binary-safe); a failed read carries the host's own
-error text. Each read runs in the background under a watchdog: a read that
-blocks in the kernel (a driver holding its state mutex) is reported as timed
-out, and the next file is read. The simulator's SSH server speaks the same
-protocol from Python (sim/sshserver.py).
+error text. Each file is read in the background under its own watchdog (the
+deadline is per file, not per request): a read that blocks in the kernel (a
+driver holding its state mutex) is reported as timed out (T, naming the file's
+type when it is not a regular file, e.g. a FIFO), and the next file is read.
+A read still blocked from an earlier request is not started again: the file is
+reported as timed out at once, so a stuck file costs one `head`, not one per
+poll. When its stdin closes (the app quit or the link dropped) or it gets
+HUP/TERM, the reader ends everything it started, including reads still blocked,
+so nothing of it stays on the host. Listing reports a directory it may not read
+(E), rather than showing it empty, and lists every non-directory entry (a FIFO
+too). The simulator's SSH server speaks the same protocol from Python
+(sim/sshserver.py).
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ PROTOCOL_VERSION = 1
 MARK = b"\x1eVTUI "
 
 # The whole reader. It must stay POSIX sh (dash, bash, busybox ash) and use only
-# coreutils that every Linux server has: head, base64, ls, sleep.
+# coreutils that every Linux server has: head, base64, ls, sleep. `fin` finds what the
+# reader started through /proc (Linux: debugfs hosts are) and ends it; not `kill 0`,
+# whose process group may hold more than the reader's own processes.
 SCRIPT = r"""set -f
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
