@@ -3,9 +3,11 @@
 OpenSSH's client configuration (~/.ssh/config: User, Port, IdentityFile,
 ProxyJump), the SSH agent and known_hosts work as with `ssh`. Host keys are
 verified; an unknown or changed key is refused with its SHA256 fingerprint
-and is accepted only when asked for by that fingerprint. A dropped link is
-reconnected with backoff; meanwhile every read reports the host unreachable
-and the status says when the next attempt is.
+and is accepted only when asked for by that fingerprint. A dropped link, or
+any failure that can pass (a slow shell start, a reader that died or garbled
+its answer), is retried with backoff; meanwhile every read reports the host
+unreachable and the status says when the next attempt is. What only a person
+can fix (host key, login, sudo rule) is not retried until retry_now().
 """
 
 from __future__ import annotations
