@@ -39,6 +39,7 @@ async def test_empty_migration_dir_is_listed_again_until_its_files_appear(
     tmp_path: Path,
 ) -> None:
     migration = empty_device(tmp_path)
+    clock = Clock()
     session = Session(
         parse_host_url(f"local://{tmp_path}#{DEV}"),
         parse_host_url(f"sim://dst#{DEV}"),
@@ -48,10 +49,9 @@ async def test_empty_migration_dir_is_listed_again_until_its_files_appear(
     )
     side = await session.attach("source")
     assert side.files == [] and side.layout is Layout.CORE
-    clock = Clock()
     assert side.poller is not None
+    clock.now = side.poller.listed_at  # the test's clock from here on
     side.poller.now = clock
-    side.poller._listed_at = clock.now  # the listing above happened "now" on this clock
     # The driver finishes creating its debugfs files (mainline hisi_acc layout).
     (migration / "hisi_acc").mkdir()
     (migration / "state").write_text("RUNNING\n")

@@ -50,7 +50,7 @@ class DevicePoller:
         self.files = poll_files(files)  # the ones a poll reads
         self.now = now
         self.blocked: dict[str, Blocked] = {}
-        self._listed_at = now()
+        self.listed_at = now()  # when `listing` was taken, on the `now` clock
         self._vanished = False  # the last poll found a listed file gone
 
     async def poll(self) -> DeviceSnapshot:
@@ -91,9 +91,9 @@ class DevicePoller:
     async def _maybe_relist(self, now: float) -> None:
         """List the device's files again when it is time to (see the module's docstring)."""
         suspicious = self._vanished or FileKind.STATE.path not in self.listing
-        if now - self._listed_at < (RELIST_EVERY if suspicious else RELIST_IDLE):
+        if now - self.listed_at < (RELIST_EVERY if suspicious else RELIST_IDLE):
             return
-        self._listed_at = now
+        self.listed_at = now
         try:
             devices = await self.transport.list_devices()
         except HostError:
