@@ -97,26 +97,36 @@ async def test_each_file_has_its_own_deadline(kind: str, sshd: Sshd, debugfs: Pa
 # --- nothing left behind ------------------------------------------------------------------
 
 
-def read_threads() -> int:
-    return sum(1 for t in threading.enumerate() if t.name == "vfio-tui-read")
+def read_threads(of: Path) -> int:
+    """Threads reading `of` (other tests' threads may come and go meanwhile)."""
+    return sum(1 for t in threading.enumerate() if t.name == f"vfio-tui-read {of}")
 
 
 async def test_a_blocked_local_read_costs_one_thread_however_often_it_is_retried(
     debugfs: Path,
 ) -> None:
-    before = read_threads()
+    state_file = debugfs / "vfio" / DEV / "migration" / "state"
     local = LocalTransport(parse_host_url(f"local://{debugfs}"), TransportOptions(read_timeout=0.2))
     for _ in range(6):  # the poller retries a blocked file; so does `r`
         state = (await local.read_files(DEV, ["state"]))["state"].error
         assert state is not None and state.kind is ReadErrorKind.TIMED_OUT
         assert "is a FIFO, not a regular file" in state.message
-    assert read_threads() - before == 1
-    release(debugfs / "vfio" / DEV / "migration" / "state")
-    await wait_for(lambda: read_threads() == before, "the blocked thread to end")
-    # Once it returned, the file is read afresh.
-    writer = slow_file(debugfs / "vfio" / DEV / "migration" / "state", b"STOP\n", 0.0)
-    assert (await local.read_files(DEV, ["state"]))["state"].data == b"STOP\n"
+    assert read_threads(state_file) == 1
+    release(state_file)
+    await wait_for(lambda: read_threads(state_file) == 0, "the blocked thread to end")
+    # Once it returned (with what the release gave it), the file is read afresh.
+    writer = slow_file(state_file, b"STOP\n", 0.0)
+    fresh: list[bytes | None] = []
+
+    async def read_fresh() -> bool:
+        fresh.append((await local.read_files(DEV, ["state"]))["state"].data)
+        return fresh[-1] == b"STOP\n"
+
+    deadline = time.monotonic() + 20
+    while not await read_fresh():
+        assert time.monotonic() < deadline, f"never read afresh: {fresh}"
     writer.join(5)
+    await wait_for(lambda: read_threads(state_file) == 0, "every read's thread to end")
 
 
 def processes() -> dict[int, tuple[int, str]]:

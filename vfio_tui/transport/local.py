@@ -69,9 +69,10 @@ def file_type(path: str) -> str | None:
     return _ODD_TYPES.get(stat.S_IFMT(mode))
 
 
-def in_daemon_thread(func: Callable[[], T]) -> asyncio.Future[T]:
-    """Start blocking file I/O in a daemon thread; its future. Cancelling the future
-    abandons the thread (a read stuck in the kernel cannot be stopped)."""
+def in_daemon_thread(func: Callable[[], T], what: str = "") -> asyncio.Future[T]:
+    """Start blocking file I/O in a daemon thread (named after `what` it reads); its
+    future. Cancelling the future abandons the thread (a read stuck in the kernel cannot
+    be stopped)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
@@ -92,7 +93,8 @@ def in_daemon_thread(func: Callable[[], T]) -> asyncio.Future[T]:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, *outcome)
 
-    threading.Thread(target=run, name="vfio-tui-read", daemon=True).start()
+    name = f"vfio-tui-read {what}" if what else "vfio-tui-read"
+    threading.Thread(target=run, name=name, daemon=True).start()
     return future
 
 
@@ -137,7 +139,7 @@ class LocalTransport(HostTransport):
     async def list_devices(self) -> dict[str, list[str]]:
         root = self.url.device_root
         try:
-            return await in_daemon_thread(lambda: list_migratable(root))
+            return await in_daemon_thread(lambda: list_migratable(root), root)
         except OSError as exc:
             hint = ""
             if exc.errno in (errno.EACCES, errno.EPERM):
@@ -149,7 +151,7 @@ class LocalTransport(HostTransport):
         pending = self._pending.get(full)
         if pending is not None and not pending.done():
             return pending
-        pending = in_daemon_thread(functools.partial(read_capped, full, MAX_FILE_BYTES))
+        pending = in_daemon_thread(functools.partial(read_capped, full, MAX_FILE_BYTES), full)
         self._pending[full] = pending
 
         def finished(done: asyncio.Future[bytes]) -> None:
