@@ -180,6 +180,7 @@ async def test_blocked_remote_reads_leave_nothing_running_on_the_host(
         state = (await remote.read_files(DEV, ["state"]))["state"].error
         assert state is not None and state.kind is ReadErrorKind.TIMED_OUT
         assert "is a FIFO, not a regular file" in state.message
+    await wait_for(lambda: heads_reading(marker) > 0, "the blocked head to show")
     assert heads_reading(marker) == 1  # one blocked read on the host, not one per poll
     left = reader_tree(marker)
     assert len(left) >= 3  # the reader, the read's subshells and head

@@ -21,7 +21,8 @@ from vfio_tui.transport.base import LinkState, TransportOptions
 from vfio_tui.transport.hosts import SimWorld
 
 DEV = HISI_MAINLINE_DEVICE
-SLOW = 60.0  # a shell start-up that never answers within READY_TIMEOUT
+READY = 5.0  # READY_TIMEOUT in these tests: ample for a fast start on a busy machine
+SLOW = 120.0  # a shell start-up that never answers within it
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ async def test_reconnect_meeting_a_slow_shell_start_is_retried(
     servers: list[SimSshServer],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ssh, "READY_TIMEOUT", 1.5)  # a shorter wait, the same rule
+    monkeypatch.setattr(ssh, "READY_TIMEOUT", READY)  # a shorter wait, the same rule
     faults = ServerFaults()
     server = SimSshServer(pair.host("src"), faults)
     await server.start()
@@ -66,7 +67,7 @@ async def test_reconnect_meeting_a_slow_shell_start_is_retried(
         await transport.read_files(DEV, ["state"])
         return "did not answer" in transport.status.message
 
-    await until(met_slow_shell, "a reconnect that meets the slow shell start")
+    await until(met_slow_shell, "a reconnect that meets the slow shell start", 60.0)
     assert transport.status.state is LinkState.RETRYING, transport.status.describe()
     assert "retrying in" in transport.status.describe()
 
@@ -76,7 +77,7 @@ async def test_reconnect_meeting_a_slow_shell_start_is_retried(
     async def recovered() -> bool:
         return (await transport.read_files(DEV, ["state"]))["state"].ok
 
-    await until(recovered, "the backoff's next attempt to reconnect")
+    await until(recovered, "the backoff's next attempt to reconnect", 60.0)
     assert transport.status.state is LinkState.CONNECTED
     await transport.close()
 
@@ -87,7 +88,7 @@ async def test_poll_now_retries_a_backing_off_host_at_once(
     servers: list[SimSshServer],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ssh, "READY_TIMEOUT", 1.5)
+    monkeypatch.setattr(ssh, "READY_TIMEOUT", READY)
     monkeypatch.setattr(ssh, "BACKOFF_START", 60.0)  # the next attempt is far off
     faults = ServerFaults(ready_delay=SLOW)
     server = SimSshServer(pair.host("src"), faults)
