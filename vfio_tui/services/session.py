@@ -65,6 +65,7 @@ class PollOutcome:
     changed: frozenset[str]  # paths whose result differs from the previous poll
     event: StateEvent | None
     captures: tuple[Capture, ...]
+    layout: Layout | None = None  # the device's layout, when its file list changed
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class Session:
         await side.transport.connect()
         chosen, files = await side.transport.resolve_device(device or side.url.device)
         side.device = chosen
-        side.files = files
+        side.files = sorted(files)
         side.poller = DevicePoller(side.transport, chosen, files)
         return side
 
@@ -128,6 +129,10 @@ class Session:
         side = self.sides[name]
         assert side.poller is not None, "attach() first"
         snap = await side.poller.poll()
+        layout = None
+        if side.poller.listing != side.files:  # the poller listed the device's files anew
+            side.files = list(side.poller.listing)
+            layout = side.layout
         previous = side.snapshot
         side.snapshot = snap
         changed = frozenset(
@@ -146,7 +151,12 @@ class Session:
                 capture = self._capture(side, kind, result.data, "changed", only_new=True)
                 if capture is not None:
                     captured.append(capture)
-        return PollOutcome(snap, changed, event, tuple(captured))
+        return PollOutcome(snap, changed, event, tuple(captured), layout)
+
+    def retry_now(self) -> None:
+        """Both hosts: forget any backoff or failure, so the next poll connects at once."""
+        for side in self.sides.values():
+            side.transport.retry_now()
 
     def verdict(self, stuck_after: float = DEFAULT_STUCK_AFTER) -> Verdict:
         """The verdict on the migration from everything read so far (model.verdict.judge)."""

@@ -115,7 +115,7 @@ class SimTransport(HostTransport):
         return self._controls
 
     async def connect(self) -> None:
-        self._set_status(LinkState.CONNECTED)
+        self._set_connected()
 
     async def close(self) -> None:
         self._set_status(LinkState.CLOSED)

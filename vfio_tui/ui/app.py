@@ -323,6 +323,9 @@ class VfioTuiApp(App[int]):
     def on_polled(self, message: Polled) -> None:
         outcome = message.outcome
         pane = self.pane(message.side)
+        if outcome.layout is not None:  # the device's files were listed anew
+            side = self.session.sides[message.side]
+            pane.set_identity(side.url.label, side.device, outcome.layout)
         pane.show_snapshot(outcome.snapshot, self.session.timeline.last_readable(message.side))
         pane.tick(self.wallclock(), self.interval)
         if outcome.event is not None:
@@ -447,6 +450,7 @@ class VfioTuiApp(App[int]):
     def action_poll_now(self) -> None:
         if self.paused:
             self.action_pause()
+        self.session.retry_now()  # a host backing off or failed is tried again at once
         for wake in self._wake.values():
             wake.set()
 
