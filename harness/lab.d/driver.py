@@ -188,7 +188,7 @@ async def clock_offset(conn: asyncssh.SSHClientConnection) -> float:
     best: tuple[float, float] | None = None
     for _ in range(5):
         t0 = time.time()
-        out = await guest(conn, "date +%s.%N")
+        out = await guest(conn, "/lab/lab_poll --now")
         t1 = time.time()
         rtt = t1 - t0
         if best is None or rtt < best[0]:

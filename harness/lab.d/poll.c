@@ -1,5 +1,6 @@
 /* lab_poll: a fast in-guest poller of debugfs migration `state` files.
  *
+ * lab_poll --now    prints CLOCK_REALTIME as seconds.nanoseconds (busybox date has no %N)
  * lab_poll OUT NAME=PATH [NAME=PATH ...]
  * Reads every PATH in turn as fast as it can and appends a line to OUT each
  * time one reads differently from its previous read:
@@ -31,6 +32,12 @@ static const char *errname(int e) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--now") == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        printf("%ld.%09ld\n", (long)ts.tv_sec, ts.tv_nsec);
+        return 0;
+    }
     if (argc < 3 || argc - 2 > MAXF) {
         fprintf(stderr, "usage: lab_poll OUT NAME=PATH...\n");
         return 2;
