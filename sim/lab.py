@@ -62,7 +62,9 @@ class Facts:
 
     source: tuple[str, ...]  # state changes QEMU made on the source device, in order
     destination: tuple[str, ...]
-    transferred: int  # device data bytes moved (query-migrate vfio.transferred)
+    # device data bytes moved: query-migrate's vfio.transferred, which QEMU
+    # reports only for a completed migration (None when it does not say)
+    transferred: int | None
     succeeded: bool
     source_exited: bool
     destination_exited: bool
@@ -111,25 +113,39 @@ def load(path: Path) -> Json:
     return record
 
 
-def _requests(side: Json) -> tuple[str, ...]:
+def teardown(record: Json) -> float:
+    """When the lab began tearing the run down (SIGTERM to both QEMUs): what
+    follows is the lab's doing, not the migration's."""
+    times = [a["t"] for a in record["actions"] if a["action"] == "teardown"]
+    return float(times[0]) if times else float("inf")
+
+
+def _requests(side: Json, end: float) -> tuple[str, ...]:
     return tuple(
         QAPI_STATES[e["data"]["device-state"]].name
         for e in side["events"]
-        if e["event"] == "VFIO_MIGRATION"
+        if e["event"] == "VFIO_MIGRATION" and e["t"] < end
     )
+
+
+def polled(record: Json, side: str) -> list[str]:
+    """The debugfs states the in-guest poller saw on `side` during the run."""
+    end = teardown(record)
+    return [p["state"] for p in record["debugfs"][side] if p["t"] < end]
 
 
 def real_facts(record: Json) -> Facts:
     qmp = record["qmp"]
     src, dst = qmp["source"], qmp["destination"]
     query = src["query_migrate"]
-    source = _requests(src)
-    polled = record["debugfs"]["source"]
-    ends = polled[-1]["state"] if polled else (source[-1] if source else "RUNNING")
+    end = teardown(record)
+    source = _requests(src, end)
+    seen = polled(record, "source")
+    ends = seen[-1] if seen else (source[-1] if source else "RUNNING")
     return Facts(
         source=source,
-        destination=_requests(dst),
-        transferred=int(query.get("vfio", {}).get("transferred", 0)),
+        destination=_requests(dst, end),
+        transferred=query["vfio"]["transferred"] if "vfio" in query else None,
         succeeded=query.get("status") == "completed",
         source_exited=bool(src["exited"]),
         destination_exited=bool(dst["exited"]),
@@ -179,6 +195,8 @@ async def replay(record: Json) -> Comparison:
     comparison = Comparison(record["run"], real, sim)
     for key, value in real.as_dict().items():
         other = sim.as_dict()[key]
+        if key == "transferred" and value is None:
+            continue  # QEMU did not say (a failed or cancelled migration)
         if value != other:
             comparison.differences.append((key, value, other))
     return comparison

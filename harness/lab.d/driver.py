@@ -29,8 +29,8 @@ import asyncssh
 
 RUNS = ("clean", "slow-precopy", "held-stop-copy", "port-mismatch", "cancel", "destination-killed")
 SRC_QMP, DST_QMP, STREAM = 4401, 4402, 4444
-# slow runs: 4 MiB of random RAM at this cap makes pre-copy last about 10 s
-SLOW_BANDWIDTH = 400_000  # bytes per second
+# slow runs: 8 MiB of random RAM (guest.sh) and this cap make pre-copy last about 10 s
+SLOW_BANDWIDTH = 170_000  # bytes per second (TCG moves about 1 MB/s anyway)
 HOLD_S = 4.0  # held-stop-copy: how long the source is parked in STOP_COPY
 FINAL = {"completed", "failed", "cancelled"}
 DEADLINE = 180.0
@@ -302,6 +302,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         snaps.stop.set()
         await snap_task
         await snaps.take()  # the app's view after the end
+        # from here on, what the QEMUs and the poller report is the lab's own
+        # teardown (SIGTERM to both QEMUs), not the migration
+        actions.append({"t": round(time.time() + offset, 6), "action": "teardown"})
         stopped = split_sections(await guest(conn, "sh /lab/guest.sh stop"))
         uname = (await guest(conn, "uname -r")).strip()
         poll, reads = parse_poll(stopped.get("poll", ""))
@@ -343,6 +346,34 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def outcome(record: dict[str, Any]) -> dict[str, Any]:
+    """How the run really ended, from the guest's truth: what the app's verdict
+    (`vfio-tui watch --json`, recorded under app.watch) must be checked against."""
+    end = min(
+        (a["t"] for a in record["actions"] if a["action"] == "teardown"), default=float("inf")
+    )
+    src = record["qmp"]["source"]
+    statuses = [s for s in migration_status(src["events"]) if s in FINAL]
+
+    def last_state(side: str) -> str | None:
+        seen = [p["state"] for p in record["debugfs"][side] if p["t"] < end]
+        return seen[-1] if seen else None
+
+    dst_errors = [
+        line.removeprefix("qemu-system-x86_64: ")
+        for line in record["qemu_stderr"]["destination"].splitlines()
+        if "load" in line and ("failed" in line or "error" in line)
+    ]
+    return {
+        "migration": statuses[-1] if statuses else None,
+        "source_error": src["query_migrate"].get("error-desc"),
+        "destination_error": dst_errors,
+        "destination_qemu_exited": record["qmp"]["destination"]["exited"],
+        "source_device_ends": last_state("source"),
+        "destination_device_ends": last_state("destination"),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="harness/lab.d/driver.py")
     parser.add_argument("--state", required=True)
@@ -350,6 +381,7 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     record = asyncio.run(run(args))
+    record["outcome"] = outcome(record)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1) + "\n")

@@ -14,9 +14,9 @@ MTTY=/sys/class/mdev_bus/mtty/mdev_supported_types
 R=/run/lab
 DBG=/sys/kernel/debug/vfio
 
-qemu_cmd() {  # NAME UUID QMPPORT [extra...]
+qemu_cmd() {  # NAME UUID QMPPORT [extra...]; run it in a subshell: it becomes the QEMU (exec), so $! is its pid
     name=$1 uuid=$2 port=$3; shift 3
-    qemu-system-x86_64 -accel tcg -m 32 -nodefaults -display none -vga none -name "$name" \
+    exec qemu-system-x86_64 -accel tcg -m 32 -nodefaults -display none -vga none -name "$name" \
         -device "vfio-pci,id=mtty0,sysfsdev=/sys/bus/mdev/devices/$uuid,enable-migration=on,migration-events=on,x-device-dirty-page-tracking=off" \
         -qmp "tcp:127.0.0.1:$port,server=on,wait=off" \
         -qmp "unix:$R/$name.qmp,server=on,wait=off" \
@@ -67,7 +67,7 @@ setup)
     case "$run" in
     slow-precopy|cancel|destination-killed)
         # RAM that is not zero, so pre-copy has megabytes to move
-        head -c 4194304 /dev/urandom > $R/ram.bin
+        head -c 8388608 /dev/urandom > $R/ram.bin
         extra="-device loader,file=$R/ram.bin,addr=0x1000000"
         ;;
     esac
