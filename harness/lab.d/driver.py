@@ -292,6 +292,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             timeout=10,
         )
         await asyncio.sleep(1.0)
+        t_done = time.time() + offset  # both sides have settled
         final: dict[str, Any] = {}
         for q in (src, dst):
             try:
@@ -301,7 +302,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         alive = await guest(conn, "sh /lab/guest.sh alive")
         snaps.stop.set()
         await snap_task
-        await snaps.take()  # the app's view after the end
+        if snaps.readings[-1]["t_start"] < t_done:
+            await snaps.take()  # the app's view after the end
         # from here on, what the QEMUs and the poller report is the lab's own
         # teardown (SIGTERM to both QEMUs), not the migration
         actions.append({"t": round(time.time() + offset, 6), "action": "teardown"})

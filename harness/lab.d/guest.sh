@@ -67,8 +67,9 @@ setup)
     case "$run" in
     slow-precopy|cancel|destination-killed)
         # RAM that is not zero, so pre-copy has megabytes to move
-        head -c 8388608 /dev/urandom > $R/ram.bin
-        extra="-device loader,file=$R/ram.bin,addr=0x1000000"
+        # (made once per boot: urandom under TCG takes seconds)
+        [ -s /run/ram.bin ] || head -c 8388608 /dev/urandom > /run/ram.bin
+        extra="-device loader,file=/run/ram.bin,addr=0x1000000"
         ;;
     esac
     /lab/lab_poll $R/poll.txt "source=$DBG/$SRC_UUID/migration/state" \
