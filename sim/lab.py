@@ -129,9 +129,16 @@ def _requests(side: Json, end: float) -> tuple[str, ...]:
 
 
 def polled(record: Json, side: str) -> list[str]:
-    """The debugfs states the in-guest poller saw on `side` during the run."""
+    """The debugfs states the in-guest poller saw on `side` during the migration:
+    the state at `migrate`, then each change until the teardown. (Before it, a
+    starting QEMU also walks its device RUNNING -> RUNNING_P2P -> RUNNING as the
+    VM starts; that is not the migration's.)"""
+    starts = [a["t"] for a in record["actions"] if a["action"] == "migrate"]
+    start = float(starts[0]) if starts else float("-inf")
     end = teardown(record)
-    return [p["state"] for p in record["debugfs"][side] if p["t"] < end]
+    seen = [p for p in record["debugfs"][side] if p["t"] < end]
+    before = [p["state"] for p in seen if p["t"] < start]
+    return before[-1:] + [p["state"] for p in seen if p["t"] >= start]
 
 
 def real_facts(record: Json) -> Facts:
