@@ -5,8 +5,10 @@
 #   guest.sh kill-dst    SIGKILL the destination QEMU (destination-killed)
 #   guest.sh stop        stop the QEMUs and the poller; print what they left
 # Ports (guest loopback only): QMP for the driver 4401 (source) / 4402
-# (destination); QMP for a watcher: unix /run/lab/src.qmp, /run/lab/dst.qmp;
-# the migration stream: tcp 127.0.0.1:4444.
+# (destination); QMP for a watcher: unix /run/lab/src.qmp, /run/lab/dst.qmp,
+# and tcp 4411 / 4412 (dropbear 2022.83 refuses direct-streamlocal channels,
+# so over SSH a watcher reaches QMP through direct-tcpip); the migration
+# stream: tcp 127.0.0.1:4444.
 set -eu
 SRC_UUID=c0ffee00-0000-4000-8000-00000000000a
 DST_UUID=c0ffee00-0000-4000-8000-00000000000b
@@ -20,6 +22,7 @@ qemu_cmd() {  # NAME UUID QMPPORT [extra...]; run it in a subshell: it becomes t
         -device "vfio-pci,id=mtty0,sysfsdev=/sys/bus/mdev/devices/$uuid,enable-migration=on,migration-events=on,x-device-dirty-page-tracking=off" \
         -qmp "tcp:127.0.0.1:$port,server=on,wait=off" \
         -qmp "unix:$R/$name.qmp,server=on,wait=off" \
+        -qmp "tcp:127.0.0.1:$((port + 10)),server=on,wait=off" \
         "$@"
 }
 
