@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE, MTTY_DEVICE
 from tests.ui.helpers import (
     DEV,
+    Lockstep,
     attached,
     log_text,
     make_app,
@@ -58,7 +58,7 @@ async def test_tab_and_shift_tab_move_between_panes(tmp_path: Path) -> None:
 
 
 async def test_migrate_key_runs_a_migration_to_its_end(tmp_path: Path) -> None:
-    app = make_app(tmp_path, pace=Pace.scaled(0.1))  # slow enough for polls to see each step
+    app = make_app(tmp_path, pace=Lockstep())  # every step is polled, however busy the machine
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")

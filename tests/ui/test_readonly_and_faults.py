@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE
 from sim.scenarios import SCENARIOS, scenario
 from tests.ui.helpers import (
     DEV,
+    Lockstep,
     attached,
     flat,
     log_text,
@@ -66,9 +66,8 @@ def test_every_fault_has_a_symptom_test() -> None:
 @pytest.mark.parametrize("fault", list(SYMPTOMS))
 async def test_fault_shows_its_symptom(tmp_path: Path, fault: str) -> None:
     device, on_source, on_destination = SYMPTOMS[fault]
-    # hung-save: slow enough that a poll sees STOP_COPY before the save hangs
-    pace = Pace.scaled(0.5 if fault == "hung-save" else 0.05)
-    app = make_app(tmp_path, device, pace=pace, scenario=scenario(fault))
+    # In step with the polls: hung-save shows STOP_COPY before the save hangs.
+    app = make_app(tmp_path, device, pace=Lockstep(), scenario=scenario(fault))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")

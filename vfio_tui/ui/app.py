@@ -132,6 +132,9 @@ class VfioTuiApp(App[int]):
         self._wake = {side: asyncio.Event() for side in SIDES}
         self._resume = asyncio.Event()
         self._resume.set()
+        # One question at a time: a second host's key dialog waits for the first
+        # answer instead of covering it while the person reads it.
+        self._asking = asyncio.Lock()
         if keymap:
             self.set_keymap(keymap)
         if theme:
@@ -281,7 +284,8 @@ class VfioTuiApp(App[int]):
                 await self.session.attach(side, device)
                 return
             except HostKeyError as exc:
-                answer = await self.push_screen_wait(HostKeyScreen(side, exc.problem))
+                async with self._asking:
+                    answer = await self.push_screen_wait(HostKeyScreen(side, exc.problem))
                 if answer == "quit":
                     self.exit(1, return_code=1)
                     return
@@ -297,9 +301,10 @@ class VfioTuiApp(App[int]):
                     continue
                 url = self.session.sides[side].url
                 choices = [(d, d) for d in exc.devices]
-                picked = await self.push_screen_wait(
-                    PickerScreen(f"{side}: pick a device on {url.label}", choices, exc.message)
-                )
+                async with self._asking:
+                    picked = await self.push_screen_wait(
+                        PickerScreen(f"{side}: pick a device on {url.label}", choices, exc.message)
+                    )
                 if picked is None:
                     self.exit(1, return_code=1)
                     return
