@@ -106,3 +106,55 @@ async def test_an_unwritable_capture_directory_is_said_once_and_nothing_stops(
         assert problem in notified(app)
         await pilot.press("k")  # asked for by the person: said again
         await wait_for(pilot, lambda: log_text(app).count(problem) == 2, what="keep refused")
+
+
+async def test_no_explanation_contradicts_the_facts_on_screen(tmp_path: Path) -> None:
+    # mailbox-not-ready: pre-copy sent the 40-byte match data, then the device could
+    # not be stopped. The guest driver is loaded (vf_qm_state 0): nothing may say otherwise.
+    app = make_app(
+        tmp_path, HISI_2023_DEVICE, pace=Lockstep(), scenario=scenario("mailbox-not-ready")
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: "migration failed" in log_text(app))
+        for side in ("source", "destination"):
+            await shows(pilot, app, side, "stopped after pre-copy", "guest driver loaded")
+            assert "was not loaded" not in pane_text(app, side)
+            assert "i reads the mailbox" in pane_text(app, side)
+        await pilot.press("i")  # and the mailbox reading is one key away
+        await shows(pilot, app, "source", "mailbox 0xffffffff (NOT READY)")
+
+
+async def test_an_unbound_device_says_so_and_the_link_line_agrees(tmp_path: Path) -> None:
+    app = make_app(tmp_path, pace=Lockstep(), scenario=scenario("device-unplug"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await shows(pilot, app, "source", "UNREADABLE", "unbound from its driver")
+        source = pane_text(app, "source")
+        assert "state unreadable" in source and "last read just now" not in source
+        await shows(pilot, app, "destination", "stopped after pre-copy")
+        assert "was not loaded" not in pane_text(app, "destination")
+
+
+async def test_a_blocked_state_is_never_beside_last_read_just_now(tmp_path: Path) -> None:
+    app = make_app(tmp_path, pace=Lockstep(), scenario=scenario("hung-save"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await shows(pilot, app, "source", "BLOCKED", "state read blocked")
+        await shows(pilot, app, "source", "STALE")  # no good read for three polls
+        assert "last read just now" not in pane_text(app, "source")
+
+
+async def test_an_old_action_result_says_the_state_has_moved_on(tmp_path: Path) -> None:
+    app = make_app(tmp_path, pace=Lockstep())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("tab", "s")  # destination: never opened, dev_data fails
+        await shows(pilot, app, "destination", "EINVAL")
+        assert "older than what is shown" not in pane_text(app, "destination")
+        await pilot.press("m")
+        await shows(pilot, app, "destination", "▶ RUNNING")
+        await shows(pilot, app, "destination", "when the state was ERROR: older than what is shown")
