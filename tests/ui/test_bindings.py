@@ -44,17 +44,42 @@ async def test_first_screen_shows_both_sides(tmp_path: Path) -> None:
         await shows(pilot, app, "destination", "✗ ERROR", "until the VF is first opened")
 
 
-async def test_tab_and_shift_tab_move_between_panes(tmp_path: Path) -> None:
+async def test_tab_and_shift_tab_move_between_panes_timeline_and_log(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: attached(app))
+        timeline, log = app._main.query_one("#timeline"), app._main.query_one("#log")
         assert app.focused is app.pane("source")
         await pilot.press("tab")
         assert app.focused is app.pane("destination")
+        await pilot.press("tab")
+        assert app.focused is timeline
+        await pilot.press("s")  # acts on the pane last in focus: the destination
+        await wait_for(pilot, lambda: "EINVAL" in log_text(app))
+        await pilot.press("tab")
+        assert app.focused is log
         await pilot.press("tab")
         assert app.focused is app.pane("source")
         await pilot.press("shift+tab")
-        assert app.focused is app.pane("destination")
+        assert app.focused is log
+
+
+async def test_the_log_grows_and_scrolls_back_to_its_first_entry(tmp_path: Path) -> None:
+    app = make_app(tmp_path, pace=Lockstep())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: "migration succeeded" in log_text(app))
+        log = app._main.query_one("#log")
+        small = log.region.height
+        await pilot.press("z")
+        await wait_for(pilot, lambda: log.region.height > small * 2, what="a taller log")
+        await pilot.press("shift+tab")  # the log, without a mouse
+        assert app.focused is log
+        await pilot.press("home")
+        await wait_for(pilot, lambda: "captures go to" in screen_text(app), what="the first entry")
+        await pilot.press("z")
+        await wait_for(pilot, lambda: log.region.height == small)
 
 
 async def test_migrate_key_runs_a_migration_to_its_end(tmp_path: Path) -> None:

@@ -59,13 +59,19 @@ class FieldSpec:
         return struct.unpack_from(f"<{self.count}{fmt}", data, self.offset)
 
     def format(self, data: bytes) -> str:
-        """The value as a person reads it: hex words, or `(missing)` past the end."""
+        """The value as a person reads it: hex words, `(not dumped)` for what debugfs
+        never shows of acc_vf_data (its dump is 144 bytes), `(missing)` past the end."""
         words = self.words(data)
         if words is None:
-            return "(missing)"
+            return "(not dumped)" if _not_dumped(self, data) else "(missing)"
         digits = self.size * 2
         shown = " ".join(f"0x{w:0{digits}x}" for w in words)
         return f"[{shown}]" if self.count > 1 else shown
+
+
+def _not_dumped(spec: FieldSpec, data: bytes) -> bool:
+    """Not lost: the kernel's debugfs dump stops at offsetofend(padding), byte 144."""
+    return len(data) == ACC_DUMP_SIZE and spec.offset >= ACC_DUMP_SIZE
 
 
 def _acc_fields(v2: bool) -> tuple[FieldSpec, ...]:
@@ -224,9 +230,8 @@ def decode_fields(data: bytes) -> list[DecodedField]:
             elif spec.name == "major_ver" and value != ACC_DRV_MAJOR_VER:
                 meaning = f"destination refuses major version {value} (needs 1)"
             out.append(DecodedField(spec, spec.format(data), words, meaning))
-        elif len(data) == ACC_DUMP_SIZE and spec.offset >= ACC_DUMP_SIZE:
-            # Not lost: the kernel's debugfs dump stops at offsetofend(padding).
-            out.append(DecodedField(spec, "(not dumped)", None, NOT_DUMPED))
+        elif _not_dumped(spec, data):
+            out.append(DecodedField(spec, spec.format(data), None, NOT_DUMPED))
         else:
             out.append(DecodedField(spec, spec.format(data), words, meaning))
     return out

@@ -21,7 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import RichLog, Static
 
 from vfio_tui.model.hosturl import HostUrl, Scheme
 from vfio_tui.transport.base import (
@@ -33,6 +33,7 @@ from vfio_tui.transport.base import (
 from vfio_tui.transport.hostkeys import HostKeyError
 from vfio_tui.ui.messages import ActionDone, Attached, LinkChanged, LogLine, Narration, Polled
 from vfio_tui.ui.screens.dialogs import HostKeyScreen, PickerScreen
+from vfio_tui.ui.widgets.footer import FittingFooter
 from vfio_tui.ui.widgets.pane import DevicePane
 
 if TYPE_CHECKING:  # these load on first use, after the first paint
@@ -55,7 +56,10 @@ MAIN_SCREEN_ACTIONS = DEVICE_ACTIONS | {
     "interval",
     "pick_fault",
     "focus_pane",
+    "grow_bottom",
 }
+# tab goes round these, in this order; the timeline and log scroll with the arrows.
+FOCUS_ORDER = ("#source", "#destination", "#timeline", "#log")
 RETRY_ATTACH = 2.0
 
 
@@ -79,24 +83,28 @@ class VfioTuiApp(App[int]):
     TITLE = "vfio-tui"
     ENABLE_COMMAND_PALETTE = True
 
+    # In footer order: at 80 columns the footer is cut on the right, so what matters
+    # most comes first (help lists every key, the palette runs every action).
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="help", key_display="?"),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+p", "command_palette", "Palette", id="palette", priority=True),
         Binding("s", "save", "⚠Save", id="save"),
         Binding("S", "save_both", "⚠Save both", id="save-both"),
         Binding("i", "io_test", "⚠IO test", id="io-test"),
-        Binding("d", "diff", "Diff", id="diff"),
-        Binding("k", "keep", "Keep", id="keep"),
         Binding("m", "migrate", "⚠Migrate", id="migrate"),
         Binding("f", "pick_fault", "Fault", id="pick-fault"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("d", "diff", "Diff", id="diff"),
+        Binding("k", "keep", "Keep", id="keep"),
         Binding("p", "pause", "Pause", id="pause"),
         Binding("r", "poll_now", "Poll now", id="poll-now"),
-        Binding("plus", "interval(1)", "Slower", id="interval-longer"),
-        Binding("minus", "interval(-1)", "Faster", id="interval-shorter"),
-        Binding("tab", "focus_pane(1)", "Next pane", id="next-pane", priority=True),
+        Binding("plus", "interval(1)", "Slower", id="interval-longer", key_display="+"),
+        Binding("minus", "interval(-1)", "Faster", id="interval-shorter", key_display="-"),
+        Binding("tab", "focus_pane(1)", "Next panel", id="next-pane", priority=True, show=False),
         Binding(
-            "shift+tab", "focus_pane(-1)", "Prev pane", id="prev-pane", priority=True, show=False
+            "shift+tab", "focus_pane(-1)", "Prev panel", id="prev-pane", priority=True, show=False
         ),
+        Binding("z", "grow_bottom", "Bigger log", id="grow-log"),
     ]
 
     def __init__(
@@ -135,6 +143,7 @@ class VfioTuiApp(App[int]):
         # One question at a time: a second host's key dialog waits for the first
         # answer instead of covering it while the person reads it.
         self._asking = asyncio.Lock()
+        self._last_side = "source"
         if keymap:
             self.set_keymap(keymap)
         if theme:
@@ -181,7 +190,7 @@ class VfioTuiApp(App[int]):
             log = RichLog(id="log", wrap=True, markup=False, max_lines=2000, min_width=20)
             log.border_title = "log"
             yield log
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True, show_command_palette=False)  # ^p is in BINDINGS
 
     def on_mount(self) -> None:
         if self.read_only:
@@ -381,14 +390,26 @@ class VfioTuiApp(App[int]):
             event.stop()
 
     def _focused_side(self) -> str:
+        """The pane in focus, or the one last in focus (while the timeline or log is)."""
         focused = self.focused
         while focused is not None and not isinstance(focused, DevicePane):
             focused = focused.parent  # type: ignore[assignment]
-        return focused.side if isinstance(focused, DevicePane) else "source"
+        if isinstance(focused, DevicePane):
+            self._last_side = focused.side
+        return self._last_side
 
     def action_focus_pane(self, step: int) -> None:
-        current = SIDES.index(self._focused_side())
-        self.pane(SIDES[(current + step) % len(SIDES)]).focus()
+        widgets = [self._main.query_one(selector) for selector in FOCUS_ORDER]
+        focused = self.focused
+        while focused is not None and focused not in widgets:
+            focused = focused.parent  # type: ignore[assignment]
+        current = widgets.index(focused) if focused in widgets else 0
+        self._focused_side()
+        widgets[(current + step) % len(widgets)].focus()
+
+    def action_grow_bottom(self) -> None:
+        """The timeline and log: a few rows, or half the screen."""
+        self._main.toggle_class("-tall-bottom")
 
     def action_save(self) -> None:
         self._act(self._focused_side(), "save")
@@ -510,18 +531,28 @@ class VfioTuiApp(App[int]):
             yield keys, binding.description.lstrip("⚠"), binding.id, device
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every binding of the screen the palette was opened on."""
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
             name = binding.action.split("(")[0]
-            if not self.check_action(name, ()):
+            if name == "command_palette":
                 continue
-            label = binding.description.lstrip("⚠")
+            if name in MAIN_SCREEN_ACTIONS and screen is not self._main:
+                continue
+            if name in SIM_ONLY_ACTIONS and not self.simulated:
+                continue
+            keys = self._keymap.get(binding.id or "", binding.key)
+            refused = name in DEVICE_ACTIONS and self.read_only
             yield SystemCommand(
-                label,
-                f"key {binding.key} (id {binding.id})",
+                binding.description.lstrip("⚠") + (" (refused: read-only)" if refused else ""),
+                f"key {self._key_names(keys)} (id {binding.id})",
                 lambda action=binding.action: self.run_action(action),
             )
+
+    def _key_names(self, keys: str) -> str:
+        """Keys as the footer shows them: `?`, `+`, `^p`, not `question_mark`."""
+        return ", ".join(self.get_key_display(Binding(key, "")) for key in keys.split(","))
 
     async def action_quit(self) -> None:
         self.exit(0)  # on_unmount stops the workers and closes the session
