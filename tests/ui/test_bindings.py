@@ -127,8 +127,14 @@ async def test_keep_keeps_the_focused_sides_data_as_it_is_now(tmp_path: Path) ->
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("k")  # before any migration migf_data fails (EAGAIN): nothing to keep
         await wait_for(pilot, lambda: "nothing to keep: migf_data" in notified(app))
+        assert "(EAGAIN: no migration has completed" in notified(app)  # the errno, in words
+        await pilot.press("s")  # dev_data now on screen: the message must not deny it
+        await wait_for(pilot, lambda: app.pane("source").shows_saved_dev_data)
+        await pilot.press("k")
+        await wait_for(pilot, lambda: "the dev_data shown was kept" in notified(app))
         await pilot.press("m")
         await wait_for(pilot, lambda: len(app.session.captures.list()) >= 2)
+        await wait_for(pilot, lambda: "migration succeeded" in log_text(app))
         await pilot.press("k")
         await wait_for(pilot, lambda: any(c.reason == "kept" for c in app.session.captures.list()))
         kept = [c for c in app.session.captures.list() if c.reason == "kept"]
@@ -233,6 +239,11 @@ async def test_help_lists_every_binding_with_its_id(tmp_path: Path) -> None:
         ):
             assert binding_id in text
         assert "w " in text  # the remapped key is what help shows
+        assert "id (for [keymap])" in text  # brackets shown, not eaten as markup
+        assert "question_mark" not in text and "plus" not in text.split()
+        shown = {keys: binding_id for keys, _, binding_id, _ in app.screen.keys}  # type: ignore[attr-defined]
+        assert shown["?"] == "help" and shown["+"] == "interval-longer"
+        assert shown["^p"] == "palette" and shown["n"] == "diff-next"
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
         await pilot.press("w")  # remapped from the config's keymap

@@ -75,6 +75,9 @@ async def test_unknown_host_key_asks_and_accepting_once_connects(
         await wait_for(pilot, lambda: attached(app), what="both sides connected")
         assert "▶ RUNNING" in pane_text(app, "source")
         assert "accepted (once)" in log_text(app)
+        # two servers on one address: each pane names its port
+        assert f"SOURCE 127.0.0.1:{servers[0].port}" in screen_text(app)
+        assert f"DESTINATION 127.0.0.1:{servers[1].port}" in screen_text(app)
     assert not (tmp_path / "known_hosts").exists()
 
 

@@ -17,6 +17,7 @@ from tests.ui.helpers import (
     make_app,
     notified,
     pane_text,
+    screen_text,
     shows,
     wait_for,
 )
@@ -31,6 +32,8 @@ async def test_read_only_refuses_every_device_action(tmp_path: Path) -> None:
             "READ-ONLY" in pane_text(app, "source")
             or "READ-ONLY" in app._main.query_one("#topbar").render().plain
         )  # type: ignore[attr-defined]
+        # disabled keys are marked in text, not by colour alone
+        await wait_for(pilot, lambda: "✗Save" in screen_text(app).splitlines()[-1])
         for key, word in (("s", "Save"), ("S", "Save both"), ("i", "IO test"), ("m", "Migrate")):
             await pilot.press(key)
             await wait_for(

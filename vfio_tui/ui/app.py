@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -24,6 +26,8 @@ from textual.screen import Screen
 from textual.widgets import RichLog, Static
 
 from vfio_tui.model.hosturl import HostUrl, Scheme
+from vfio_tui.model.layout import FileKind
+from vfio_tui.model.untrusted import printable
 from vfio_tui.transport.base import (
     DeviceChoiceError,
     HostError,
@@ -61,6 +65,7 @@ MAIN_SCREEN_ACTIONS = DEVICE_ACTIONS | {
 # tab goes round these, in this order; the timeline and log scroll with the arrows.
 FOCUS_ORDER = ("#source", "#destination", "#timeline", "#log")
 RETRY_ATTACH = 2.0
+MARKS = "⚠✗"  # before a key's name: touches the device; refused (read-only)
 
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -131,7 +136,7 @@ class VfioTuiApp(App[int]):
         self.wallclock = wallclock
         self.started = clock()
         self._session_args = (options, world, capture_dir)
-        self._early_log: list[str] = []
+        self._early_log: list[Text] = []
         self.interval = interval
         self.paused = False
         self._capture_failures_reported = 0
@@ -146,6 +151,14 @@ class VfioTuiApp(App[int]):
         self._last_side = "source"
         if keymap:
             self.set_keymap(keymap)
+        if read_only:  # the footer says it in text, not by colour alone: ✗Save
+            for key, bindings in self._bindings.key_to_bindings.items():
+                self._bindings.key_to_bindings[key] = [
+                    dataclasses.replace(b, description=f"✗{b.description.lstrip(MARKS)}")
+                    if b.action.split("(")[0] in DEVICE_ACTIONS
+                    else b
+                    for b in bindings
+                ]
         if theme:
             self.theme = theme
 
@@ -196,8 +209,7 @@ class VfioTuiApp(App[int]):
         if self.read_only:
             self.screen.add_class("-readonly")
         for side in SIDES:
-            url = self.urls[side]
-            self.pane(side).set_identity(url.label, url.device, None)
+            self.pane(side).set_identity(self.host_label(side), self.urls[side].device, None)
             self.call_after_refresh(self._start_watching, side)  # first paint, then polls
         self.pane("source").focus()
         log = self._main.query_one("#log", RichLog)
@@ -227,6 +239,12 @@ class VfioTuiApp(App[int]):
         # The main screen's widgets, whichever screen is on top (help, diff, a dialog).
         return self._main.query_one(f"#{side}", DevicePane)
 
+    def host_label(self, side: str) -> str:
+        """The host as headers show it: with its port when one is given (two SSH
+        servers on one address differ only by it)."""
+        url = self.urls[side]
+        return f"{url.label}:{url.port}" if url.port else url.label
+
     @property
     def _main(self) -> Screen[object]:
         return self.screen_stack[0]
@@ -234,7 +252,7 @@ class VfioTuiApp(App[int]):
     def _update_topbar(self) -> None:
         parts = [
             "vfio-tui",
-            f"{self.urls['source'].label} → {self.urls['destination'].label}",
+            f"{self.host_label('source')} → {self.host_label('destination')}",
             f"poll {self.interval:g} s",
         ]
         if self.paused:
@@ -243,7 +261,7 @@ class VfioTuiApp(App[int]):
             parts.append("READ-ONLY")
         if self.simulated:
             parts.append(f"next fault: {self.fault}")
-        self._main.query_one("#topbar", Static).update(" │ ".join(parts))
+        self._main.query_one("#topbar", Static).update(Text(printable(" │ ".join(parts))))
 
     @while_shown
     def _tick(self) -> None:
@@ -257,7 +275,8 @@ class VfioTuiApp(App[int]):
         stamp = time.strftime("%H:%M:%S", time.localtime(self.wallclock()))
         clock = self.clock() - self.started
         who = f"[{side}] " if side else ""
-        line = f"{stamp} +{clock:.2f}s {who}{text}"
+        # Messages carry host text (names, errors, stderr): escaped here, where shown.
+        line = Text(f"{stamp} +{clock:.2f}s {who}{printable(text)}")
         logs = (
             list(self.screen_stack[0].query("#log").results(RichLog)) if self.screen_stack else []
         )
@@ -308,11 +327,14 @@ class VfioTuiApp(App[int]):
                     self.post_message(LogLine(exc.message, side))
                     await asyncio.sleep(RETRY_ATTACH * 5)
                     continue
-                url = self.session.sides[side].url
                 choices = [(d, d) for d in exc.devices]
                 async with self._asking:
                     picked = await self.push_screen_wait(
-                        PickerScreen(f"{side}: pick a device on {url.label}", choices, exc.message)
+                        PickerScreen(
+                            f"{side}: pick a device on {self.host_label(side)}",
+                            choices,
+                            exc.message,
+                        )
                     )
                 if picked is None:
                     self.exit(1, return_code=1)
@@ -325,7 +347,9 @@ class VfioTuiApp(App[int]):
     @while_shown
     def on_attached(self, message: Attached) -> None:
         side = self.session.sides[message.side]
-        self.pane(message.side).set_identity(side.url.label, side.device, side.layout)
+        self.pane(message.side).set_identity(
+            self.host_label(message.side), side.device, side.layout
+        )
         self.log_line(f"watching {side.device} ({side.layout.short})", message.side)
 
     @while_shown
@@ -344,7 +368,7 @@ class VfioTuiApp(App[int]):
             event = outcome.event
             who = "src" if event.side == "source" else "      dst"
             self._main.query_one("#timeline", RichLog).write(
-                f"{event.at:8.2f}s {who} {event.state}"
+                Text(f"{event.at:8.2f}s {who} {printable(event.state)}")
             )
             if event.previous is not None:
                 self.log_line(f"state {event.previous} -> {event.state}", message.side)
@@ -362,7 +386,8 @@ class VfioTuiApp(App[int]):
         if always or self.session.capture_problem != self._capture_problem_reported:
             self._capture_problem_reported = self.session.capture_problem
             self.log_line(f"ERROR {self.session.capture_problem}")
-            self.notify(str(self.session.capture_problem), severity="error", timeout=10)
+            problem = printable(str(self.session.capture_problem))
+            self.notify(problem, severity="error", timeout=10, markup=False)
         return True
 
     # --- actions ----------------------------------------------------------------------
@@ -384,8 +409,8 @@ class VfioTuiApp(App[int]):
             and not binding.enabled
             and binding.binding.action in (DEVICE_ACTIONS)
         ):
-            message = f"read-only mode: {binding.binding.description.lstrip('⚠')} refused"
-            self.notify(message, severity="warning")
+            message = f"read-only mode: {binding.binding.description.lstrip(MARKS)} refused"
+            self.notify(message, severity="warning", markup=False)
             self.log_line(message)
             event.stop()
 
@@ -439,7 +464,7 @@ class VfioTuiApp(App[int]):
         if outcome.done:
             self.pane(outcome.side).show_action(outcome, kind)
         else:
-            self.notify(outcome.message, severity="warning")
+            self.notify(printable(outcome.message), severity="warning", markup=False)
         self.log_line(outcome.message, outcome.side)
         self._report_capture_failures()
 
@@ -454,9 +479,25 @@ class VfioTuiApp(App[int]):
         capture = self.session.keep(side, kind.path)
         if capture is None:
             if not self._report_capture_failures(always=True):
-                self.notify(f"nothing to keep: {kind.short} could not be read", severity="warning")
+                self.notify(self._nothing_to_keep(side, kind), severity="warning", markup=False)
             return
         self._log_kept(capture, side)
+
+    def _nothing_to_keep(self, side: str, kind: FileKind) -> str:
+        """Why `k` kept nothing: the file's error in words, and what the pane shows instead."""
+        from vfio_tui.model.explain import explain
+
+        snapshot = self.session.sides[side].snapshot
+        result = snapshot.files.get(kind.path) if snapshot else None
+        why = "not read yet"
+        if result is not None and result.error is not None:
+            error = result.error
+            name = error.errno_name or error.kind.value
+            why = f"{name}: {explain(kind, error) or printable(error.message)}"
+        message = f"nothing to keep: {kind.short} could not be read ({why})"
+        if self.pane(side).shows_saved_dev_data:
+            message += "; the dev_data shown was kept when it was saved"
+        return message
 
     def _log_kept(self, capture: Capture, side: str) -> None:
         self.log_line(f"kept {capture.file} ({capture.size} bytes) as {capture.id}", side)
@@ -519,16 +560,24 @@ class VfioTuiApp(App[int]):
         self.push_screen(DiffScreen(self.session.captures))
 
     def action_help(self) -> None:
+        from vfio_tui.ui.screens.diff import DiffScreen
         from vfio_tui.ui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(list(self.key_table())))
+        diff_keys = [
+            (keys, f"diff screen: {description}", binding_id, False)
+            for keys, description, binding_id, _ in self.key_table(DiffScreen.BINDINGS)
+        ]
+        self.push_screen(HelpScreen(list(self.key_table()), diff_keys))
 
-    def key_table(self) -> Iterable[tuple[str, str, str, bool]]:
-        for binding in self.BINDINGS:
+    def key_table(
+        self, bindings: Iterable[BindingType] | None = None
+    ) -> Iterable[tuple[str, str, str, bool]]:
+        """(keys as the footer names them, what they do, binding id, touches the device)."""
+        for binding in self.BINDINGS if bindings is None else bindings:
             assert isinstance(binding, Binding) and binding.id is not None
             keys = self._keymap.get(binding.id, binding.key)
             device = binding.action.split("(")[0] in DEVICE_ACTIONS
-            yield keys, binding.description.lstrip("⚠"), binding.id, device
+            yield self._key_names(keys), binding.description.lstrip("⚠"), binding.id, device
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Textual's own commands, then every binding of the screen the palette was opened on."""

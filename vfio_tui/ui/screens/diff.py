@@ -215,7 +215,8 @@ class DiffScreen(Screen[None]):
         header = self.query_one("#diff-header", Static)
         header.set_class(result.identical, "-identical")
         header.set_class(not result.identical, "-different")
-        lines = summary_lines(result, *sides, digests)
+        # host, device and file names are the host's text: escaped where shown
+        lines = [printable(line) for line in summary_lines(result, *sides, digests)]
         text = Text(lines[0], style="bold")
         for line in lines[1:]:
             text.append(f"\n{line}")

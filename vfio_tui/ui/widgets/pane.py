@@ -163,8 +163,12 @@ class DevicePane(Vertical, can_focus=True):
 
     # --- identity and link ------------------------------------------------------------
 
+    @property
+    def shows_saved_dev_data(self) -> bool:
+        return self._saved is not None and self._saved[0] is FileKind.DEV_DATA
+
     def set_identity(self, host: str, device: str | None, layout: Layout | None) -> None:
-        self.border_title = f"{self.side.upper()} {host}"
+        self.border_title = Text(f"{self.side.upper()} {printable(host)}")
         if layout is not None and layout is not self._layout:
             self._layout = layout
             self._shown = {}  # what the files mean depends on the layout: show them anew
