@@ -297,7 +297,12 @@ class VfioTuiApp(App[int]):
         self.post_message(Attached(side))
         while True:
             await self._resume.wait()
-            outcome = await self.session.poll(side)
+            try:
+                outcome = await self.session.poll(side)
+            except Exception as exc:  # a bug below must not leave a silently dead pane
+                self.post_message(LogLine(f"ERROR polling failed: {exc!r}; retrying", side))
+                await asyncio.sleep(RETRY_ATTACH)
+                continue
             self.post_message(Polled(side, outcome))
             wake = self._wake[side]
             wake.clear()

@@ -67,6 +67,11 @@ class StateBanner(Static):
                 line.append(f"\n{why}", style="italic not bold")
             self.update(line)
             return
+        if result is not None and result.data is not None:  # read, but not a state
+            line = Text("? UNRECOGNISED STATE", style="bold")
+            line.append(f"\nthe state file reads {printable(result.data, limit=60)!s}", "not bold")
+            self.update(line)
+            return
         self.update(Text("? no state yet", style="bold"))
 
     def show_link(self, status: HostStatus) -> None:
