@@ -118,7 +118,7 @@ class DiffScreen(Screen[None]):
         yield Static(self._waiting_text(), id="diff-header")
         with ContentSwitcher(initial="nothing"):
             yield Static("", id="nothing")
-        yield FittingFooter(compact=True)
+        yield FittingFooter(compact=True, show_command_palette=False)  # ^p: an app binding
 
     def _waiting_text(self) -> str:
         if self.pair is None:
