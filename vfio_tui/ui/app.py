@@ -505,7 +505,10 @@ class VfioTuiApp(App[int]):
         return message
 
     def _log_kept(self, capture: Capture, side: str) -> None:
-        self.log_line(f"kept {capture.file} ({capture.size} bytes) as {capture.id}", side)
+        kind = FileKind.from_path(capture.file)
+        # A hex-dump file shows at most 144 of acc_vf_data's 176 bytes: say which these are.
+        what = "bytes of its dump" if kind is not None and kind.carries_data else "bytes"
+        self.log_line(f"kept {capture.file} ({capture.size} {what}) as {capture.id}", side)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
