@@ -21,8 +21,9 @@ from tests.ui.helpers import (
     screen_text,
     wait_for,
 )
-from vfio_tui.transport.base import TransportOptions
+from vfio_tui.transport.base import LinkState, TransportOptions
 from vfio_tui.ui.screens.dialogs import HostKeyScreen, PickerScreen
+from vfio_tui.ui.widgets.pane import StateBanner
 
 
 @pytest.fixture
@@ -71,6 +72,11 @@ async def test_unknown_host_key_asks_and_accepting_once_connects(
                 pilot, lambda s=shown: s in screen_text(app), what="the fingerprint shown"
             )
             assert app.screen is screen
+            for side in ("source", "destination"):  # the state box agrees with the link line
+                pane = app.pane(side)
+                if pane.status.state is LinkState.FAILED:
+                    banner = pane.query_one(StateBanner).render().plain  # type: ignore[attr-defined]
+                    assert "connecting" not in banner and "not connected" in banner
             await pilot.press("o")
         await wait_for(pilot, lambda: attached(app), what="both sides connected")
         assert "▶ RUNNING" in pane_text(app, "source")
