@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from textual.widgets import RichLog
 
 from sim.pair import HISI_2023_DEVICE, MTTY_DEVICE
 from tests.ui.helpers import (
@@ -70,7 +72,11 @@ async def test_the_log_grows_and_scrolls_back_to_its_first_entry(tmp_path: Path)
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")
         await wait_for(pilot, lambda: "migration succeeded" in log_text(app))
-        log = app._main.query_one("#log")
+        log = app._main.query_one("#log", RichLog)
+        # every line is an entry's start (its time) or an indented continuation of one
+        lines = [strip.text for strip in log.lines if strip.text.strip()]
+        assert all(re.match(r"\d\d:\d\d:\d\d |    \S", line) for line in lines), lines
+        assert any(line.startswith("    ") for line in lines)  # 120 columns: some wrap
         small = log.region.height
         await pilot.press("z")
         await wait_for(pilot, lambda: log.region.height > small * 2, what="a taller log")

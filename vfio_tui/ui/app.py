@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import textwrap
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -81,6 +82,15 @@ def while_shown(handler: F) -> F:
             handler(self, *args)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _log_entry(line: str, width: int) -> Text:
+    """One log entry, its continuation lines indented: the top of the log never shows
+    the end of a wrapped entry as if it were an entry of its own."""
+    if width < 20:
+        return Text(line)  # not laid out yet: the log wraps it
+    rows = textwrap.wrap(line, width, subsequent_indent="    ", break_on_hyphens=False)
+    return Text("\n".join(rows))
 
 
 class VfioTuiApp(App[int]):
@@ -276,14 +286,14 @@ class VfioTuiApp(App[int]):
         clock = self.clock() - self.started
         who = f"[{side}] " if side else ""
         # Messages carry host text (names, errors, stderr): escaped here, where shown.
-        line = Text(f"{stamp} +{clock:.2f}s {who}{printable(text)}")
+        line = f"{stamp} +{clock:.2f}s {who}{printable(text)}"
         logs = (
             list(self.screen_stack[0].query("#log").results(RichLog)) if self.screen_stack else []
         )
         if not logs:
-            self._early_log.append(line)  # before the screen exists: shown at mount
+            self._early_log.append(Text(line))  # before the screen exists: shown at mount
         for log in logs:
-            log.write(line)
+            log.write(_log_entry(line, log.scrollable_content_region.width))
 
     @while_shown
     def on_log_line(self, message: LogLine) -> None:
