@@ -146,7 +146,7 @@ class VfioTuiApp(App[int]):
         self.wallclock = wallclock
         self.started = clock()
         self._session_args = (options, world, capture_dir)
-        self._early_log: list[Text] = []
+        self._early_log: list[str] | None = []  # None once the log is laid out
         self.interval = interval
         self.paused = False
         self._capture_failures_reported = 0
@@ -222,9 +222,7 @@ class VfioTuiApp(App[int]):
             self.pane(side).set_identity(self.host_label(side), self.urls[side].device, None)
             self.call_after_refresh(self._start_watching, side)  # first paint, then polls
         self.pane("source").focus()
-        log = self._main.query_one("#log", RichLog)
-        for line in self._early_log:
-            log.write(line)
+        self.call_after_refresh(self._flush_early_log)
         self.set_interval(1.0, self._tick)
         self._update_topbar()
         if self.read_only:
@@ -290,9 +288,18 @@ class VfioTuiApp(App[int]):
         logs = (
             list(self.screen_stack[0].query("#log").results(RichLog)) if self.screen_stack else []
         )
-        if not logs:
-            self._early_log.append(Text(line))  # before the screen exists: shown at mount
+        if self._early_log is not None or not logs:
+            # before the log is laid out: written once its width is known, in order
+            if self._early_log is not None:
+                self._early_log.append(line)
+            return
         for log in logs:
+            log.write(_log_entry(line, log.scrollable_content_region.width))
+
+    def _flush_early_log(self) -> None:
+        lines, self._early_log = self._early_log or [], None
+        log = self._main.query_one("#log", RichLog)
+        for line in lines:
             log.write(_log_entry(line, log.scrollable_content_region.width))
 
     @while_shown
