@@ -297,3 +297,16 @@ async def test_no_color_keeps_every_state_readable(
         await wait_for(pilot, lambda: attached(app))
         await shows(pilot, app, "source", "▶ RUNNING", "[x]stop-copy")
         await shows(pilot, app, "destination", "✗ ERROR")
+
+
+async def test_every_binding_is_in_the_command_palette(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        for typed, found in (("sav", "Save both"), ("mig", "Migrate"), ("di", "Diff")):
+            await pilot.press("ctrl+p")
+            await pilot.press(*typed)
+            await wait_for(pilot, lambda f=found: f in screen_text(app), what=f"{found} listed")
+            assert "No matches found" not in screen_text(app)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app._main)
