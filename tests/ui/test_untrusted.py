@@ -202,3 +202,53 @@ def test_any_host_text_leaves_no_control_character_on_screen(
     tmp_path_factory: pytest.TempPathFactory, name: str, state: bytes, features: bytes
 ) -> None:
     asyncio.run(show_hostile(tmp_path_factory.mktemp("hostile"), name, state, features))
+
+
+async def show_stderr(tmp_path: Path, stderr: bytes) -> None:
+    """A remote shell that prints `stderr` and fails, through the whole app."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+
+    async def shell(process: asyncssh.SSHServerProcess[bytes]) -> None:
+        process.stderr.write(stderr)
+        process.exit(1)
+
+    class Server(asyncssh.SSHServer):
+        def begin_auth(self, username: str) -> bool:
+            return False
+
+    server = await asyncssh.create_server(
+        Server, "127.0.0.1", 0, server_host_keys=[key], process_factory=shell, encoding=None
+    )
+    try:
+        port = int(server.get_port())
+        known = tmp_path / "known_hosts"
+        line = known_hosts_line("127.0.0.1", port, key.export_public_key("openssh"))
+        write_known_hosts(str(known), [line])
+        app = make_app(
+            tmp_path,
+            source=f"ssh://demo@127.0.0.1:{port}#{DEV}",
+            destination=f"sim://dst#{DEV}",
+            options=TransportOptions(known_hosts=str(known), read_timeout=0.3),
+        )
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(
+                pilot,
+                lambda: "[source]" in log_text(app) and "127.0.0.1" in log_text(app),
+                what="the failure logged",
+            )
+            assert controls(screen_text(app)) == []
+            assert app.is_running and app.return_code is None
+    finally:
+        server.close()
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(stderr=st.binary(max_size=120))
+def test_any_remote_stderr_leaves_no_control_character_on_screen(
+    tmp_path_factory: pytest.TempPathFactory, stderr: bytes
+) -> None:
+    asyncio.run(show_stderr(tmp_path_factory.mktemp("stderr"), stderr))
