@@ -31,9 +31,11 @@ class Lockstep(Pace):
     the machine is.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, hold: Callable[[], bool] | None = None) -> None:
+        """`hold`: a phase also lasts while this is true (a test acting mid-migration)."""
         super().__init__(arc=0.0, phase=0.0)
         object.__setattr__(self, "app", None)
+        object.__setattr__(self, "hold", hold or (lambda: False))
 
     def follow(self, app: VfioTuiApp) -> None:
         object.__setattr__(self, "app", app)
@@ -50,7 +52,8 @@ class Lockstep(Pace):
         last = {name: side.snapshot for name, side in sides.items()}
         deadline = time.monotonic() + PHASE_DEADLINE
         # Two polls: the second one started after the phase did.
-        while min(polls.values()) < 2 and time.monotonic() < deadline:
+        hold: Callable[[], bool] = self.hold  # type: ignore[attr-defined]
+        while (min(polls.values()) < 2 or hold()) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
             for name, side in sides.items():
                 if side.snapshot is not last[name]:

@@ -6,11 +6,11 @@ import os
 import random
 from pathlib import Path
 
-from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE
 from sim.scenarios import scenario
 from tests.fixtures.captures import add_capture
 from tests.ui.helpers import (
+    Lockstep,
     attached,
     flat,
     log_text,
@@ -86,8 +86,19 @@ async def test_corrupt_transfer_shows_bytes_and_fields(tmp_path: Path) -> None:
 
 
 async def test_match_mismatch_names_the_field_and_the_refusal(tmp_path: Path) -> None:
+    def saving_destination() -> bool:
+        """The migration waits while the destination is RESUMING and not yet saved."""
+        snapshot = app.session.sides["destination"].snapshot
+        saved = any(
+            c.side == "destination" and c.reason == "save" for c in app.session.captures.list()
+        )
+        return snapshot is not None and snapshot.state_name == "RESUMING" and not saved
+
     app = make_app(
-        tmp_path, HISI_2023_DEVICE, scenario=scenario("match-mismatch"), pace=Pace.scaled(0.3)
+        tmp_path,
+        HISI_2023_DEVICE,
+        scenario=scenario("match-mismatch"),
+        pace=Lockstep(hold=saving_destination),
     )
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
