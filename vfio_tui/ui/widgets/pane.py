@@ -49,7 +49,7 @@ class StateBanner(Static):
             line.append(f" · {parsed.state.meaning}", style="not bold")
             note = parsed.note or explain_state(parsed.label, layout)
             if note:
-                line.append(f"\n{note}", style="italic not bold")
+                line.append(f"\n{printable(note)}", style="italic not bold")
             self.update(line)
             return
         self.add_class("-unknown")
