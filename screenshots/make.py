@@ -49,6 +49,10 @@ async def shoot(name: str, steps: Steps, **kwargs: object) -> None:
             await pilot.pause(0.3)
             svg = HERE / f"{name}.svg"
             app.save_screenshot(str(svg))
+    # rsvg-convert drops the leading spaces of each styled run (`migf_datamigration
+    # data`, `EAGAIN— no`) unless told to keep whitespace as it is.
+    text = svg.read_text(encoding="utf-8")
+    svg.write_text(text.replace("<svg ", '<svg xml:space="preserve" ', 1), encoding="utf-8")
     png = svg.with_suffix(".png")
     command = ["rsvg-convert", "-w", "1800", str(svg), "-o", str(png)]
     await asyncio.to_thread(subprocess.run, command, check=True)

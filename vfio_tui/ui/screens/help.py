@@ -22,22 +22,26 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def __init__(
-        self, keys: list[tuple[str, str, str, bool]], faults: list[tuple[str, str]] | None = None
+        self,
+        keys: list[tuple[str, str, str, bool]],
+        faults: list[tuple[str, str]] | None = None,
+        diff_keys: list[tuple[str, str, str, bool]] | None = None,
     ) -> None:
-        """keys: (keys as mapped, description, binding id, touches a device); faults: (name,
-        summary) of the simulator's faults, on simulated hosts only."""
+        """keys: (keys as shown, description, binding id, touches a device), the main
+        screen's, then the diff screen's; faults: (name, summary) of the simulator's
+        faults, on simulated hosts only."""
         super().__init__()
-        self.keys = keys
+        self.keys = [*keys, ("", "", "", False), *diff_keys] if diff_keys else keys
         self.faults = faults or []
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
         table.add_column("key")
         table.add_column("does")
-        table.add_column("id (for [keymap])", style="dim")
+        table.add_column(Text("id (for [keymap])"), style="dim")
         for keys, description, binding_id, device in self.keys:
             mark = " ⚠ touches the device" if device else ""
-            table.add_row(keys, f"{description}{mark}", binding_id)
+            table.add_row(Text(keys), Text(f"{description}{mark}"), Text(binding_id))
         states = Table(box=None, show_header=False, pad_edge=False)
         for state in MigrationState:
             symbol, _css = STATE_LOOK[state]
