@@ -470,7 +470,7 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
 
 
 # Keys Textual keeps for itself, whatever the keymap says.
-RESERVED_KEYS = {"ctrl+q": "quit", "ctrl+c": "quit", "ctrl+p": "the command palette"}
+RESERVED_KEYS = {"ctrl+q": "quit", "ctrl+c": "quit"}
 
 
 def app_bindings(app_class: type[VfioTuiApp]) -> dict[str, str]:
