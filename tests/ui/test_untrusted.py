@@ -142,10 +142,16 @@ async def test_paths_with_markup_in_the_host_key_dialog_and_notifications(
         options=TransportOptions(known_hosts=str(odd / "known_hosts"), read_timeout=0.3),
     )
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, HostKeyScreen), what="the dialog")
         shown = f"known_hosts: {odd}/known_hosts"
-        dialog_text = [static.render().plain for static in app.screen.query(Static)]  # type: ignore[attr-defined]
-        assert shown in dialog_text  # the path as it is: no markup eaten, nothing clickable
+
+        def dialog_text() -> list[str]:
+            if not isinstance(app.screen, HostKeyScreen):
+                return []
+            return [static.render().plain for static in app.screen.query(Static)]  # type: ignore[attr-defined]
+
+        # The dialog is pushed before it is composed: wait for its text, not its screen.
+        # The path as it is: no markup eaten, nothing clickable.
+        await wait_for(pilot, lambda: shown in dialog_text(), what="the path in the dialog")
         assert controls(screen_text(app)) == []
         await pilot.press("o")
         await wait_for(pilot, lambda: not isinstance(app.screen, HostKeyScreen))
