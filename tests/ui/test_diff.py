@@ -6,6 +6,8 @@ import os
 import random
 from pathlib import Path
 
+from textual.widgets import Input
+
 from sim.pair import HISI_2023_DEVICE
 from tests.fixtures.captures import add_capture
 from tests.ui.helpers import (
@@ -21,6 +23,7 @@ from tests.ui.helpers import (
 )
 from vfio_tui.services.captures import CaptureStore
 from vfio_tui.services.session import ACTION_COOLDOWN, Action
+from vfio_tui.ui.app import VfioTuiApp
 from vfio_tui.ui.screens.diff import DiffScreen, OffsetScreen
 from vfio_tui.ui.widgets.hexdiff import HexDiffView
 
@@ -125,6 +128,12 @@ async def test_match_mismatch_names_the_field_and_the_refusal(tmp_path: Path) ->
         assert "dev_id differs (SEC VF vs HPRE VF): the destination would refuse to load" in text
 
 
+def offset_dialog_ready(app: VfioTuiApp) -> bool:
+    """The `g` dialog is up, laid out, and its entry has the focus (a screen is pushed
+    before it is composed)."""
+    return isinstance(app.screen, OffsetScreen) and isinstance(app.focused, Input)
+
+
 async def test_goto_and_choose(tmp_path: Path) -> None:
     app = make_app(tmp_path, scenario="corrupt-transfer")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -132,7 +141,7 @@ async def test_goto_and_choose(tmp_path: Path) -> None:
         await pilot.press("d")
         await wait_for(pilot, lambda: "bytes differ" in flat(app))
         await pilot.press("g")
-        await wait_for(pilot, lambda: isinstance(app.screen, OffsetScreen))
+        await wait_for(pilot, lambda: offset_dialog_ready(app), what="the offset entry focused")
         await pilot.press(*"0x60", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen))
         assert app.screen.query_one(HexDiffView).current_row == 6
@@ -205,7 +214,7 @@ async def test_the_offset_dialog_explains_itself(tmp_path: Path) -> None:
         await pilot.press("d")
         await wait_for(pilot, lambda: "bytes differ" in flat(app))
         await pilot.press("g")
-        await wait_for(pilot, lambda: isinstance(app.screen, OffsetScreen))
+        await wait_for(pilot, lambda: offset_dialog_ready(app), what="the offset entry focused")
         dialog = app.screen.query_one("#dialog")
         assert dialog.region.y > 2  # centred, not over the diff's header
         await pilot.press("enter")  # nothing typed: says what to type, stays open
