@@ -354,25 +354,12 @@ def app_bindings(app_class: type[VfioTuiApp]) -> dict[str, str]:
 
 
 def cmd_diff(argv: Sequence[str]) -> int:
-    """Compare two capture files like cmp: 0 identical, 1 different, 2 bad input."""
-    from pathlib import Path
-
-    from vfio_tui.services.diffing import (
-        DiffInputError,
-        cmp_lines,
-        compare,
-        field_table,
-        fields,
-        open_file,
-        sha256s,
-        summary_lines,
-    )
-
+    """Compare two capture files like cmp: 0 identical, 1 different, 2 bad input or trouble."""
     parser = argparse.ArgumentParser(
         prog="vfio-tui diff",
         description="Compare two captures (raw bytes or kernel hex dumps, detected): the "
         "verdict, then struct acc_vf_data (or the mtty header) field by field. Exit status "
-        "0 when identical, 1 when they differ, 2 on bad input, like cmp.",
+        "0 when identical, 1 when they differ, 2 on bad input or trouble, like cmp.",
     )
     parser.add_argument("a", help="a capture (.bin, .txt or .json) or any file")
     parser.add_argument("b", help="the other capture or file")
@@ -386,27 +373,71 @@ def cmd_diff(argv: Sequence[str]) -> int:
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
     try:
+        return _diff(args)
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, and no one to say it to.
+        _silence_stdout()
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"vfio-tui diff: {printable(str(exc.strerror or exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("vfio-tui diff: out of memory", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a crash must never read as "differ" (1)
+        print(f"vfio-tui diff: {printable(repr(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vfio_tui.services.diffing import (
+        DiffInputError,
+        cmp_list,
+        compare,
+        field_table,
+        fields,
+        open_file,
+        sha256s,
+        summary_lines,
+    )
+
+    try:
         a, b = open_file(Path(args.a)), open_file(Path(args.b))
     except DiffInputError as exc:
         print(f"vfio-tui diff: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        result = compare(a, b)
+        # Only the first range is needed here; the list below streams from the files.
+        result = compare(a, b, keep=1)
         digests = sha256s(a, b) if args.sha256 else None
-        out = summary_lines(result, a, b, digests)
+        out = summary_lines(result, a, b, digests, note_kept=False)
         table = field_table(fields(a, b))
         if table:
             out += ["", *table]
         if args.list and not result.identical:
-            out += ["", *cmp_lines(result, a, b)]
-        sys.stdout.write("\n".join(out) + "\n")
-    except OSError as exc:
-        print(f"vfio-tui diff: {printable(str(exc.strerror or exc))}", file=sys.stderr)
-        return EXIT_USAGE
+            out.append("")
+        stdout = sys.stdout
+        stdout.write("\n".join(out) + "\n")
+        if args.list and not result.identical:
+            stdout.flush()
+            for block in cmp_list(a, b):
+                stdout.buffer.write(block)
+            stdout.buffer.flush()
     finally:
         a.close()
         b.close()
     return EXIT_OK if result.identical else EXIT_UNREAD
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import bisect
 import io
 import re
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -81,21 +81,21 @@ class DiffResult:
         return None
 
 
-def _add(result: DiffResult, start: int, end: int) -> None:
+def _add(result: DiffResult, start: int, end: int, keep: int) -> None:
     """Record a differing run, merging it with the previous one when they touch."""
     result.differing_bytes += end - start
     if result.ends and result.ends[-1] == start:
         result.ends[-1] = end
         return
     result.range_count += 1
-    if len(result.starts) < MAX_RANGES:
+    if len(result.starts) < keep:
         result.starts.append(start)
         result.ends.append(end)
     else:
         result.complete = False
 
 
-def _scan(result: DiffResult, a: bytearray, b: bytearray, n: int, base: int) -> None:
+def _scan(result: DiffResult, a: bytearray, b: bytearray, n: int, base: int, keep: int) -> None:
     """Record the differing bytes among the first `n` of two buffers known to differ.
 
     Narrows down by equal-slice comparisons (memcmp) from 64 KiB blocks to 4 KiB
@@ -112,7 +112,7 @@ def _scan(result: DiffResult, a: bytearray, b: bytearray, n: int, base: int) -> 
                 continue
             xor = int.from_bytes(piece_a, "little") ^ int.from_bytes(piece_b, "little")
             for match in _NONZERO.finditer(xor.to_bytes(stop - piece, "little")):
-                _add(result, base + piece + match.start(), base + piece + match.end())
+                _add(result, base + piece + match.start(), base + piece + match.end(), keep)
 
 
 def _fill(reader: Reader, buffer: bytearray) -> int:
@@ -134,8 +134,13 @@ def diff_streams(
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    keep: int | None = None,
 ) -> DiffResult:
-    """Compare two streams byte by byte at the same offsets."""
+    """Compare two streams byte by byte at the same offsets.
+
+    At most `keep` ranges are kept (MAX_RANGES by default); the counts are exact anyway.
+    """
+    keep = MAX_RANGES if keep is None else keep
     buffer_a, buffer_b = bytearray(chunk), bytearray(chunk)
     result = DiffResult(0, 0)
     offset = 0
@@ -147,7 +152,7 @@ def diff_streams(
             break
         common = min(got_a, got_b)
         if common and (got_a != got_b or buffer_a != buffer_b):
-            _scan(result, buffer_a, buffer_b, common, offset)  # looks at the first `common`
+            _scan(result, buffer_a, buffer_b, common, offset, keep)  # looks at the first `common`
         result.size_a += got_a
         result.size_b += got_b
         offset += max(got_a, got_b)
@@ -159,7 +164,7 @@ def diff_streams(
     result.size_a += rest_a
     result.size_b += rest_b
     if result.size_a != result.size_b:
-        _add(result, min(result.size_a, result.size_b), max(result.size_a, result.size_b))
+        _add(result, min(result.size_a, result.size_b), max(result.size_a, result.size_b), keep)
     return result
 
 
@@ -205,3 +210,122 @@ def previous_difference(a: Buffer, b: Buffer, before: int) -> int | None:
             return start + (xor.bit_length() - 1) // 8
         end = start
     return None
+
+
+# --- the `cmp -l` listing, rendered column by column ------------------------------------
+#
+# GNU cmp -l prints one line per differing byte: the offset from 1, right-aligned to
+# the digits of the larger size, then both bytes in octal, each right-aligned in 3.
+# Every line has the same width, so a stretch of consecutive differing bytes is
+# rendered into a blank template one column at a time with strided slice assignment
+# (C loops): the octal digits come from bytes.translate, the offset digits from
+# periodic patterns. Python code runs per stretch, never per byte.
+
+LISTING_PIECE = 1 << 16  # bytes compared and rendered at a time: about 1.2 MiB of text
+_SHORT_RUN = 8  # shorter stretches are cheaper formatted line by line
+_PATTERN_DIGITS = 4  # offset digits below 10**4 repeat with a period of at most 10**4
+_SPACE, _ZERO = ord(" "), ord("0")
+_OCTAL_COLUMNS = (
+    bytes(_SPACE if x < 0o100 else _ZERO + (x >> 6) for x in range(256)),
+    bytes(_SPACE if x < 0o10 else _ZERO + ((x >> 3) & 7) for x in range(256)),
+    bytes(_ZERO + (x & 7) for x in range(256)),
+)
+_DIGIT_PATTERNS = [
+    bytes(_ZERO + (i // 10**k) % 10 for i in range(10 ** (k + 1))) for k in range(_PATTERN_DIGITS)
+]
+
+
+def listing_width(size_a: int, size_b: int) -> int:
+    """The width GNU cmp pads offsets to: the digits of the larger size."""
+    return len(str(max(size_a, size_b)))
+
+
+def _digit_column(first: int, count: int, k: int) -> bytes:
+    """Digit k (0 = units) of each number first .. first+count-1, a space above its top digit."""
+    power = 10**k
+    blank = 0 if k == 0 else max(0, min(count, power - first))  # numbers below 10**k
+    value, rest = first + blank, count - blank
+    parts = [b" " * blank]
+    if k < _PATTERN_DIGITS:
+        pattern = _DIGIT_PATTERNS[k]
+        start = value % len(pattern)
+        repeats = (start + rest) // len(pattern) + 1
+        parts.append((pattern * repeats)[start : start + rest])
+    else:
+        end = value + rest
+        while value < end:
+            stop = min(end, (value // power + 1) * power)
+            parts.append(bytes((_ZERO + (value // power) % 10,)) * (stop - value))
+            value = stop
+    return b"".join(parts)
+
+
+def render_listing(first: int, a: bytes | None, b: bytes | None, count: int, width: int) -> bytes:
+    """`cmp -l` lines for `count` consecutive differing bytes, the first at offset `first`
+    (from 0); None stands for the side that has ended (printed as EOF)."""
+    if count < _SHORT_RUN:
+        return "".join(
+            f"{first + i + 1:{width}d} "
+            f"{'EOF' if a is None else format(a[i], '3o')} "
+            f"{'EOF' if b is None else format(b[i], '3o')}\n"
+            for i in range(count)
+        ).encode()
+    stride = width + 9
+    out = bytearray((b" " * (stride - 1) + b"\n") * count)
+    for column in range(width):
+        out[column::stride] = _digit_column(first + 1, count, width - 1 - column)
+    for place, side in ((width + 1, a), (width + 5, b)):
+        for digit in range(3):
+            if side is None:
+                out[place + digit :: stride] = b"EOF"[digit : digit + 1] * count
+            else:
+                out[place + digit :: stride] = side.translate(_OCTAL_COLUMNS[digit])
+    return bytes(out)
+
+
+def _differing_runs(a: bytes, b: bytes) -> list[tuple[int, int]]:
+    """The stretches [start, end) where two equal-length pieces differ."""
+    xor = int.from_bytes(a, "little") ^ int.from_bytes(b, "little")
+    return [match.span() for match in _NONZERO.finditer(xor.to_bytes(len(a), "little"))]
+
+
+def _listing_of_piece(base: int, a: bytes, b: bytes, width: int) -> bytes:
+    runs = _differing_runs(a, b)
+    differing = sum(end - start for start, end in runs)
+    if len(runs) > 1 and differing * 4 > len(a):
+        # Dense: render every offset once, then keep the lines of the differing ones.
+        whole = memoryview(render_listing(base, a, b, len(a), width))
+        stride = width + 9
+        return b"".join(whole[start * stride : end * stride] for start, end in runs)
+    return b"".join(
+        render_listing(base + start, a[start:end], b[start:end], end - start, width)
+        for start, end in runs
+    )
+
+
+def cmp_listing(a: Reader, b: Reader, width: int) -> Iterator[bytes]:
+    """The `cmp -l` listing of two streams, in blocks of text (bounded, whatever the sizes).
+
+    Past the end of the shorter side, each byte of the longer is listed against EOF.
+    """
+    buffer_a, buffer_b = bytearray(LISTING_PIECE), bytearray(LISTING_PIECE)
+    offset = 0
+    ended_a = ended_b = False
+    while True:
+        got_a = 0 if ended_a else _fill(a, buffer_a)
+        got_b = 0 if ended_b else _fill(b, buffer_b)
+        if not got_a and not got_b:
+            return
+        common = min(got_a, got_b)
+        if common and buffer_a[:common] != buffer_b[:common]:
+            yield _listing_of_piece(
+                offset, bytes(buffer_a[:common]), bytes(buffer_b[:common]), width
+            )
+        if got_a > common:
+            rest = bytes(buffer_a[common:got_a])
+            yield render_listing(offset + common, rest, None, len(rest), width)
+        elif got_b > common:
+            rest = bytes(buffer_b[common:got_b])
+            yield render_listing(offset + common, None, rest, len(rest), width)
+        offset += max(got_a, got_b)
+        ended_a, ended_b = ended_a or got_a < LISTING_PIECE, ended_b or got_b < LISTING_PIECE

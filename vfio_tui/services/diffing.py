@@ -14,11 +14,11 @@ import io
 import json
 import mmap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vfio_tui.model.diff import Buffer, DiffResult, diff_streams
+from vfio_tui.model.diff import Buffer, DiffResult, cmp_listing, diff_streams, listing_width
 from vfio_tui.model.fielddiff import FieldDiff, compare_fields, size_note
 from vfio_tui.model.formats import decode_dump
 from vfio_tui.model.layout import FileKind
@@ -108,24 +108,31 @@ def compare(
     *,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    keep: int | None = None,
 ) -> DiffResult:
+    """Compare two sides; at most `keep` differing ranges are kept (see diff_streams)."""
     reader_a, reader_b = a.reader(), b.reader()
     try:
-        return diff_streams(reader_a, reader_b, progress=progress, cancelled=cancelled)
+        return diff_streams(reader_a, reader_b, progress=progress, cancelled=cancelled, keep=keep)
     finally:
         reader_a.close()
         reader_b.close()
 
 
 def sha256s(*sides: DiffSide) -> list[str]:
-    """The SHA-256 of each side, hashed in parallel threads (hashlib releases the GIL)."""
+    """The SHA-256 of each side, hashed in parallel threads (hashlib releases the GIL).
+
+    Read through each side's reader, not its mapping, so memory stays a buffer's worth.
+    """
     digests = [""] * len(sides)
 
     def run(index: int) -> None:
         digest = hashlib.sha256()
-        data = sides[index].data
-        for start in range(0, len(data), 1 << 22):
-            digest.update(data[start : start + (1 << 22)])
+        buffer = bytearray(1 << 22)
+        view = memoryview(buffer)
+        with sides[index].reader() as reader:
+            while got := reader.readinto(buffer):
+                digest.update(view[:got])
         digests[index] = digest.hexdigest()
 
     threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(sides))]
@@ -143,22 +150,24 @@ def fields(a: DiffSide, b: DiffSide, limit: int = 4096) -> list[FieldDiff]:
     return compare_fields(bytes(a.data[0 : a.size]), bytes(b.data[0 : b.size]))
 
 
-def cmp_lines(result: DiffResult, a: DiffSide, b: DiffSide) -> list[str]:
-    """The differing bytes as `cmp -l` lists them: 1-based offset, then both bytes in octal."""
-    lines = []
-    width = len(str(max(a.size, b.size)))  # GNU cmp pads offsets to the size's digits
-    for start, end in result.ranges():
-        for offset in range(start, end):
-            byte_a = a.data[offset : offset + 1]
-            byte_b = b.data[offset : offset + 1]
-            left = f"{byte_a[0]:3o}" if byte_a else "EOF"
-            right = f"{byte_b[0]:3o}" if byte_b else "EOF"
-            lines.append(f"{offset + 1:{width}d} {left} {right}")
-    return lines
+def cmp_list(a: DiffSide, b: DiffSide) -> Iterator[bytes]:
+    """The differing bytes as `cmp -l` lists them (offset from 1, both bytes in octal), as
+    blocks of text streamed from both sides: memory stays bounded whatever their size."""
+    reader_a, reader_b = a.reader(), b.reader()
+    try:
+        yield from cmp_listing(reader_a, reader_b, listing_width(a.size, b.size))
+    finally:
+        reader_a.close()
+        reader_b.close()
 
 
 def summary_lines(
-    result: DiffResult, a: DiffSide, b: DiffSide, digests: list[str] | None = None
+    result: DiffResult,
+    a: DiffSide,
+    b: DiffSide,
+    digests: list[str] | None = None,
+    *,
+    note_kept: bool = True,
 ) -> list[str]:
     """The verdict first, then where it differs and what each side is."""
     lines = [result.verdict()]
@@ -174,7 +183,7 @@ def summary_lines(
         lines.append(f"{name}: {printable(side.label)}  {side.size} bytes{digest}")
         if side.detail:
             lines.append(f"   {printable(side.detail)}")
-    if not result.complete:
+    if note_kept and not result.complete:
         lines.append("(more differing ranges than are listed; counts are exact)")
     return lines
 
@@ -200,6 +209,6 @@ def export_text(
     if rows:
         body += ["", "fields:", *field_table(rows)]
     body += ["", "differing bytes (cmp -l: offset from 1, A and B in octal):"]
-    body += cmp_lines(result, a, b)
-    write_atomically(path, ("\n".join(body) + "\n").encode())
+    listing = b"".join(cmp_list(a, b))
+    write_atomically(path, ("\n".join(body) + "\n").encode() + listing)
     return path
