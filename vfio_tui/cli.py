@@ -16,18 +16,23 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from vfio_tui.model.hosturl import HostUrl, Scheme, UrlError, parse_host_url
-from vfio_tui.model.untrusted import printable
-
+# Imports are made where they are needed, so that `--help` and each command load only what
+# they use (typing alone costs 6 ms; a test checks asyncio and Textual stay out of --help).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sim.scenarios import Scenario
+    from vfio_tui.model.hosturl import HostUrl
     from vfio_tui.transport.base import TransportOptions
     from vfio_tui.ui.app import VfioTuiApp
 
 EXIT_OK, EXIT_UNREAD, EXIT_USAGE = 0, 1, 2
 TIMEOUT_MAX = 600.0  # seconds; a read that blocks longer than this is not coming back
+# Defaults shown in --help without importing their modules (asyncio comes with the
+# transport, tomllib with the config); tests/test_cli_startup.py holds them equal.
+SHOWN_READ_TIMEOUT = 2.0  # transport.base.DEFAULT_READ_TIMEOUT
+SHOWN_POLL_INTERVAL = 0.5  # config.DEFAULT_POLL_INTERVAL
+SHOWN_POLL_INTERVAL_RANGE = "from 0.1 to 5"  # config.POLL_INTERVAL_RANGE
 
 COMMANDS = """commands:
   vfio-tui [HOST ...]             the live view (this command)
@@ -47,8 +52,27 @@ def version() -> str:
         return "vfio-tui (not installed)"
 
 
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked for (importlib.metadata costs 15 ms at start-up)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: object) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version"
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(version())
+        parser.exit()
+
+
 def add_version(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", action="version", version=version())
+    parser.add_argument("--version", action=_VersionAction)
 
 
 def _path(text: str) -> str:
@@ -86,6 +110,8 @@ def _interval(text: str) -> float:
 
 
 def _url(text: str) -> HostUrl:
+    from vfio_tui.model.hosturl import UrlError, parse_host_url
+
     try:
         return parse_host_url(text)
     except UrlError as exc:
@@ -104,6 +130,8 @@ def _scenario(text: str) -> Scenario:
 def _check_scenario(
     parser: argparse.ArgumentParser, chosen: Scenario | None, urls: Sequence[HostUrl]
 ) -> None:
+    from vfio_tui.model.hosturl import Scheme
+
     if chosen is not None and not all(u.scheme is Scheme.SIM for u in urls):
         parser.error("--scenario applies to the simulated hosts (sim://src, sim://dst) only")
 
@@ -137,15 +165,12 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="OpenSSH client config to use instead of ~/.ssh/config",
     )
-    from vfio_tui.transport.base import DEFAULT_READ_TIMEOUT
-
     group.add_argument(
         "--timeout",
         type=_timeout,
-        default=DEFAULT_READ_TIMEOUT,
         metavar="SECONDS",
         help=f"how long one file read may block, more than 0 and at most {TIMEOUT_MAX:g} "
-        f"(default {DEFAULT_READ_TIMEOUT:g})",
+        f"(default {SHOWN_READ_TIMEOUT:g})",
     )
     group.add_argument(
         "--scenario",
@@ -157,11 +182,11 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def transport_options(args: argparse.Namespace) -> TransportOptions:
-    from vfio_tui.transport.base import TransportOptions
+    from vfio_tui.transport.base import DEFAULT_READ_TIMEOUT, TransportOptions
 
     return TransportOptions(
         sudo=args.sudo,
-        read_timeout=args.timeout,
+        read_timeout=DEFAULT_READ_TIMEOUT if args.timeout is None else args.timeout,
         known_hosts=args.known_hosts,
         accepted_host_keys=set(args.accept_host_key),
         ssh_config=list(args.ssh_config),
@@ -172,10 +197,6 @@ def transport_options(args: argparse.Namespace) -> TransportOptions:
 
 
 def cmd_snapshot(argv: Sequence[str]) -> int:
-    import asyncio
-    import json
-    import shutil
-
     parser = argparse.ArgumentParser(
         prog="vfio-tui snapshot",
         description="Read both devices once and print them side by side (or as JSON). "
@@ -191,6 +212,11 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
     add_connection_options(parser)
     args = parser.parse_args(argv)
     _check_scenario(parser, args.scenario, (args.src, args.dst))
+    import asyncio
+    import json
+    import shutil
+
+    from vfio_tui.model.untrusted import printable
     from vfio_tui.services.snapshot import take_snapshots
 
     urls = [args.src, args.dst]
@@ -229,14 +255,6 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     """The live view as the command line and the config file ask for it (and mouse or not)."""
     from pathlib import Path
 
-    from vfio_tui.config import (
-        DEFAULT_POLL_INTERVAL,
-        POLL_INTERVAL_RANGE,
-        ConfigError,
-        check_keymap,
-        load_config,
-    )
-
     parser = argparse.ArgumentParser(
         prog="vfio-tui",
         description="Watch a VFIO live migration from both hosts, side by side. With no hosts "
@@ -262,7 +280,8 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         "--interval",
         type=_interval,
         metavar="SECONDS",
-        help=f"poll interval in seconds, {POLL_INTERVAL_RANGE} (default {DEFAULT_POLL_INTERVAL:g})",
+        help=f"poll interval in seconds, {SHOWN_POLL_INTERVAL_RANGE} "
+        f"(default {SHOWN_POLL_INTERVAL:g})",
     )
     parser.add_argument("--config", metavar="FILE", type=_path, help="configuration file to use")
     parser.add_argument(
@@ -270,6 +289,10 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     )
     add_connection_options(parser)
     args = parser.parse_args(argv)
+    from vfio_tui.config import ConfigError, check_keymap, load_config
+    from vfio_tui.model.hosturl import UrlError, parse_host_url
+    from vfio_tui.model.untrusted import printable
+
     try:
         config = load_config(Path(args.config) if args.config else None)
     except ConfigError as exc:
@@ -372,6 +395,8 @@ def cmd_diff(argv: Sequence[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
+    from vfio_tui.model.untrusted import printable
+
     try:
         return _diff(args)
     except BrokenPipeError:
@@ -392,6 +417,7 @@ def cmd_diff(argv: Sequence[str]) -> int:
 def _diff(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from vfio_tui.model.untrusted import printable
     from vfio_tui.services.diffing import (
         DiffInputError,
         cmp_list,
