@@ -424,6 +424,7 @@ def _diff(args: argparse.Namespace) -> int:
         compare,
         field_table,
         fields,
+        new_listing,
         open_file,
         sha256s,
         summary_lines,
@@ -435,8 +436,10 @@ def _diff(args: argparse.Namespace) -> int:
         print(f"vfio-tui diff: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        # Only the first range is needed here; the list below streams from the files.
-        result = compare(a, b, keep=1)
+        # Only the first range is kept: the list is made in the same pass while it fits in
+        # memory, and streamed from the files after the verdict beyond that.
+        held = new_listing(a, b) if args.list else None
+        result = compare(a, b, keep=1, listing=held)
         digests = sha256s(a, b) if args.sha256 else None
         out = summary_lines(result, a, b, digests, note_kept=False)
         table = field_table(fields(a, b))
@@ -448,7 +451,7 @@ def _diff(args: argparse.Namespace) -> int:
         stdout.write("\n".join(out) + "\n")
         if args.list and not result.identical:
             stdout.flush()
-            for block in cmp_list(a, b):
+            for block in cmp_list(a, b, held):
                 stdout.buffer.write(block)
             stdout.buffer.flush()
     finally:

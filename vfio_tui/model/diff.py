@@ -95,11 +95,20 @@ def _add(result: DiffResult, start: int, end: int, keep: int) -> None:
         result.complete = False
 
 
-def _scan(result: DiffResult, a: bytearray, b: bytearray, n: int, base: int, keep: int) -> None:
+def _scan(
+    result: DiffResult,
+    a: bytearray,
+    b: bytearray,
+    n: int,
+    base: int,
+    keep: int,
+    listing: HeldListing | None,
+) -> None:
     """Record the differing bytes among the first `n` of two buffers known to differ.
 
     Narrows down by equal-slice comparisons (memcmp) from 64 KiB blocks to 4 KiB
     pieces, then finds the bytes that differ in a piece with a XOR and a regex.
+    With a listing, each differing piece's `cmp -l` lines are held too (while they fit).
     """
     for start in range(0, n, BLOCK):
         end = min(start + BLOCK, n)
@@ -110,9 +119,13 @@ def _scan(result: DiffResult, a: bytearray, b: bytearray, n: int, base: int, kee
             piece_a, piece_b = a[piece:stop], b[piece:stop]
             if piece_a == piece_b:
                 continue
-            xor = int.from_bytes(piece_a, "little") ^ int.from_bytes(piece_b, "little")
-            for match in _NONZERO.finditer(xor.to_bytes(stop - piece, "little")):
-                _add(result, base + piece + match.start(), base + piece + match.end(), keep)
+            runs = _differing_runs(piece_a, piece_b)
+            for run_start, run_end in runs:
+                _add(result, base + piece + run_start, base + piece + run_end, keep)
+            if listing is not None and listing.resume is None:
+                listing.hold(
+                    base + piece, _render_runs(base + piece, piece_a, piece_b, runs, listing.width)
+                )
 
 
 def _fill(reader: Reader, buffer: bytearray) -> int:
@@ -135,10 +148,13 @@ def diff_streams(
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     keep: int | None = None,
+    listing: HeldListing | None = None,
 ) -> DiffResult:
     """Compare two streams byte by byte at the same offsets.
 
     At most `keep` ranges are kept (MAX_RANGES by default); the counts are exact anyway.
+    A `listing` holds the `cmp -l` lines made on the way, up to its limit; the rest
+    (and the tail of the longer side) is left to cmp_listing() from `listing.resume`.
     """
     keep = MAX_RANGES if keep is None else keep
     buffer_a, buffer_b = bytearray(chunk), bytearray(chunk)
@@ -152,7 +168,8 @@ def diff_streams(
             break
         common = min(got_a, got_b)
         if common and (got_a != got_b or buffer_a != buffer_b):
-            _scan(result, buffer_a, buffer_b, common, offset, keep)  # looks at the first `common`
+            # _scan looks at the first `common` bytes only
+            _scan(result, buffer_a, buffer_b, common, offset, keep, listing)
         result.size_a += got_a
         result.size_b += got_b
         offset += max(got_a, got_b)
@@ -164,7 +181,10 @@ def diff_streams(
     result.size_a += rest_a
     result.size_b += rest_b
     if result.size_a != result.size_b:
-        _add(result, min(result.size_a, result.size_b), max(result.size_a, result.size_b), keep)
+        common = min(result.size_a, result.size_b)
+        _add(result, common, max(result.size_a, result.size_b), keep)
+        if listing is not None and listing.resume is None:
+            listing.resume = common
     return result
 
 
@@ -222,6 +242,7 @@ def previous_difference(a: Buffer, b: Buffer, before: int) -> int | None:
 # periodic patterns. Python code runs per stretch, never per byte.
 
 LISTING_PIECE = 1 << 16  # bytes compared and rendered at a time: about 1.2 MiB of text
+LISTING_HELD = 8 << 20  # bytes of listing held while diffing, before the verdict is printed
 _SHORT_RUN = 8  # shorter stretches are cheaper formatted line by line
 _PATTERN_DIGITS = 4  # offset digits below 10**4 repeat with a period of at most 10**4
 _SPACE, _ZERO = ord(" "), ord("0")
@@ -230,8 +251,8 @@ _OCTAL_COLUMNS = (
     bytes(_SPACE if x < 0o10 else _ZERO + ((x >> 3) & 7) for x in range(256)),
     bytes(_ZERO + (x & 7) for x in range(256)),
 )
-_DIGIT_PATTERNS = [
-    bytes(_ZERO + (i // 10**k) % 10 for i in range(10 ** (k + 1))) for k in range(_PATTERN_DIGITS)
+_DIGIT_PATTERNS = [  # for k: digit k of 0 .. 10**(k+1)-1, each digit repeated 10**k times
+    b"".join(bytes((_ZERO + digit,)) * 10**k for digit in range(10)) for k in range(_PATTERN_DIGITS)
 ]
 
 
@@ -260,7 +281,9 @@ def _digit_column(first: int, count: int, k: int) -> bytes:
     return b"".join(parts)
 
 
-def render_listing(first: int, a: bytes | None, b: bytes | None, count: int, width: int) -> bytes:
+def render_listing(
+    first: int, a: bytes | bytearray | None, b: bytes | bytearray | None, count: int, width: int
+) -> bytes:
     """`cmp -l` lines for `count` consecutive differing bytes, the first at offset `first`
     (from 0); None stands for the side that has ended (printed as EOF)."""
     if count < _SHORT_RUN:
@@ -283,14 +306,16 @@ def render_listing(first: int, a: bytes | None, b: bytes | None, count: int, wid
     return bytes(out)
 
 
-def _differing_runs(a: bytes, b: bytes) -> list[tuple[int, int]]:
+def _differing_runs(a: bytes | bytearray, b: bytes | bytearray) -> list[tuple[int, int]]:
     """The stretches [start, end) where two equal-length pieces differ."""
     xor = int.from_bytes(a, "little") ^ int.from_bytes(b, "little")
     return [match.span() for match in _NONZERO.finditer(xor.to_bytes(len(a), "little"))]
 
 
-def _listing_of_piece(base: int, a: bytes, b: bytes, width: int) -> bytes:
-    runs = _differing_runs(a, b)
+def _render_runs(
+    base: int, a: bytes | bytearray, b: bytes | bytearray, runs: list[tuple[int, int]], width: int
+) -> bytes:
+    """The `cmp -l` lines of the differing `runs` of a piece that starts at offset `base`."""
     differing = sum(end - start for start, end in runs)
     if len(runs) > 1 and differing * 4 > len(a):
         # Dense: render every offset once, then keep the lines of the differing ones.
@@ -303,13 +328,36 @@ def _listing_of_piece(base: int, a: bytes, b: bytes, width: int) -> bytes:
     )
 
 
-def cmp_listing(a: Reader, b: Reader, width: int) -> Iterator[bytes]:
+@dataclass
+class HeldListing:
+    """`cmp -l` lines made while diffing, held until the verdict (which comes first) is out.
+
+    Once they would pass `limit` bytes, no more are made: `resume` says where
+    cmp_listing() has to go on from (it is also set where the shorter side ends).
+    """
+
+    width: int
+    limit: int = LISTING_HELD
+    blocks: list[bytes] = field(default_factory=list)
+    held: int = 0
+    resume: int | None = None
+
+    def hold(self, offset: int, block: bytes) -> None:
+        if self.held + len(block) > self.limit:
+            self.resume = offset
+            return
+        self.blocks.append(block)
+        self.held += len(block)
+
+
+def cmp_listing(a: Reader, b: Reader, width: int, start: int = 0) -> Iterator[bytes]:
     """The `cmp -l` listing of two streams, in blocks of text (bounded, whatever the sizes).
 
-    Past the end of the shorter side, each byte of the longer is listed against EOF.
+    The readers are at offset `start` of their data. Past the end of the shorter side,
+    each byte of the longer is listed against EOF.
     """
     buffer_a, buffer_b = bytearray(LISTING_PIECE), bytearray(LISTING_PIECE)
-    offset = 0
+    offset = start
     ended_a = ended_b = False
     while True:
         got_a = 0 if ended_a else _fill(a, buffer_a)
@@ -317,10 +365,9 @@ def cmp_listing(a: Reader, b: Reader, width: int) -> Iterator[bytes]:
         if not got_a and not got_b:
             return
         common = min(got_a, got_b)
-        if common and buffer_a[:common] != buffer_b[:common]:
-            yield _listing_of_piece(
-                offset, bytes(buffer_a[:common]), bytes(buffer_b[:common]), width
-            )
+        piece_a, piece_b = buffer_a[:common], buffer_b[:common]
+        if common and piece_a != piece_b:
+            yield _render_runs(offset, piece_a, piece_b, _differing_runs(piece_a, piece_b), width)
         if got_a > common:
             rest = bytes(buffer_a[common:got_a])
             yield render_listing(offset + common, rest, None, len(rest), width)
