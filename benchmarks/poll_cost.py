@@ -105,7 +105,7 @@ async def measure(name: str, transport: SshTransport, root: str, rounds: int) ->
     for label, times in samples.items():
         low, mid, high = (1000 * x for x in (min(times), statistics.median(times), max(times)))
         rows.append(
-            f"{name:<34} {label:<12} {low:8.2f} {mid:8.2f} {high:8.2f} ms "
+            f"{name:<42} {label:<12} {low:8.2f} {mid:8.2f} {high:8.2f} ms "
             f"{statistics.median(times) / bare:8.2f}x"
         )
     return rows
@@ -113,7 +113,7 @@ async def measure(name: str, transport: SshTransport, root: str, rounds: int) ->
 
 async def main(rounds: int) -> None:
     rows = [
-        f"{'server (login)':<34} {'what':<12} {'min':>8} {'median':>8} {'max':>8}    {'vs bare':>8}"
+        f"{'server (login)':<42} {'what':<12} {'min':>8} {'median':>8} {'max':>8}    {'vs bare':>8}"
     ]
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp).chmod(0o755)  # the clean user reads the tree too
