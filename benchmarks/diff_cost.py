@@ -84,7 +84,7 @@ async def first_screen(directory: Path, a: Path, b: Path) -> float:
     from vfio_tui.ui.app import VfioTuiApp
     from vfio_tui.ui.screens.diff import DiffScreen
 
-    store = CaptureStore(directory / "captures")
+    store = CaptureStore(directory / "captures", budget=4 << 30)  # two captures this size
     first = add_capture(store, "source", a.read_bytes(), file="big", kind="raw")
     second = add_capture(store, "destination", b.read_bytes(), file="big", kind="raw")
     app = VfioTuiApp(
