@@ -67,6 +67,14 @@ class Migration:
         self.delivered = bytearray()
         self.outcome: Outcome | None = None
         self.reason = ""
+        # Each state change QEMU made, in order, per side: what a real QEMU
+        # reports as VFIO_MIGRATION events (the lab's golden records hold them).
+        self.requests: dict[str, list[MigrationState]] = {"source": [], "destination": []}
+        # Whether each QEMU exited by itself (a failed incoming migration ends
+        # the destination QEMU; a source QEMU stays, running or paused).
+        self.source_exited = False
+        self.destination_exited = False
+        self._interrupt: str | None = None
         self._t0 = 0.0
 
     def _say(self, actor: str, text: str) -> None:
@@ -97,6 +105,23 @@ class Migration:
         self._say("simulator", f"migration succeeded: {self.transferred} bytes of device state")
         return self.outcome
 
+    def cancel(self) -> None:
+        """`migrate_cancel` on the source: the migration fails at its next step."""
+        self._interrupt = "migration cancelled (migrate_cancel)"
+
+    def kill_destination(self) -> None:
+        """The destination QEMU is killed: its VF closes where it is; the source fails."""
+        self._interrupt = "the destination QEMU went away (connection lost)"
+        self.destination_exited = True
+        self.destination.close()
+        self._say("destination", f"QEMU killed; the VF stays in {self.destination.state.name}")
+
+    async def _phase(self, phases: float) -> None:
+        """One stretch of the migration; an interrupt (cancel, a lost peer) ends it."""
+        await self.pace.sleep_phase(phases)
+        if self._interrupt is not None:
+            raise MigrationFailed(self._interrupt)
+
     async def _request(
         self, device: SimDevice, actor: str, target: MigrationState
     ) -> DataStream | None:
@@ -109,6 +134,8 @@ class Migration:
                 f"{actor} {before.name} -> {target.name} failed: {name} (now {device.state.name})"
             ) from None
         self._say(actor, f"{before.name} -> {target.name}")
+        if target is not before:
+            self.requests[actor].append(target)
         return stream
 
     async def _migrate(self, src: SimDevice, dst: SimDevice) -> None:
@@ -117,12 +144,12 @@ class Migration:
         if not src.opened:
             src.open()
             self._say("source", "QEMU starts the VM and opens the VF")
-        await self.pace.sleep_phase(0.3)
+        await self._phase(0.3)
         dst.open()
         self._say("destination", "QEMU starts with -incoming and opens the VF")
         resume = await self._request(dst, "destination", S.RESUMING)
         assert resume is not None
-        await self.pace.sleep_phase(0.3)
+        await self._phase(0.3)
 
         saving: DataStream | None = None
         if pre_copy:
@@ -131,7 +158,7 @@ class Migration:
             info = src.precopy_info()
             self._say("source", f"pre-copy: {info.initial_bytes} initial bytes, RAM being copied")
             await self._send(saving.read(), resume)
-            await self.pace.sleep_phase(2.0)
+            await self._phase(2.0)
         # The VM stops.
         if p2p:
             await self._request(src, "source", S.PRE_COPY_P2P if pre_copy else S.RUNNING_P2P)
@@ -141,7 +168,7 @@ class Migration:
         saving = stream or saving
         assert saving is not None
         self._say("source", "VM stopped; device state being read out")
-        await self.pace.sleep_phase(0.5)
+        await self._phase(0.5)
         if self.scenario.fault is Fault.DEVICE_UNPLUG:
             src.unplug()
             self._say("simulator", f"VF {src.name} unbound from its driver on the source")
@@ -153,7 +180,7 @@ class Migration:
             self._say("source", "reading the device state... (no answer)")
             await asyncio.Event().wait()  # QEMU blocks on the data fd for ever
         await self._send(self._read_all(saving), resume)
-        await self.pace.sleep_phase(0.5)
+        await self._phase(0.5)
         await self._request(src, "source", S.STOP)
         # The destination VM starts.
         if p2p:
@@ -180,17 +207,21 @@ class Migration:
             ) from None
         self.delivered += data
         self.transferred += len(data)
-        await self.pace.sleep_phase(0.5)
+        await self._phase(0.5)
 
     async def _recover(self, src: SimDevice, dst: SimDevice) -> None:
         if src.present and not src.hung:
             try:
+                before = src.state
                 await src.set_state(S.RUNNING)
+                if before is not S.RUNNING:
+                    self.requests["source"].append(S.RUNNING)
                 self._say("source", "back to RUNNING: the VM resumes on the source")
             except OSError as exc:
                 self._say("source", f"could not return to RUNNING: {exc.strerror}")
-        if dst.present:
+        if dst.present and not self.destination_exited:
             dst.close()
+            self.destination_exited = True
             self._say("destination", f"QEMU exits; the VF stays in {dst.state.name}")
 
 

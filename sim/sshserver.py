@@ -41,6 +41,7 @@ class ServerFaults:
     noise_before_ready: bytes = b""  # what a chatty .bashrc prints first
     ready_delay: float = 0.0  # a slow shell start-up
     sudo_refused: bool = False  # `sudo -n` fails as without a NOPASSWD rule
+    list_answer: list[bytes] | None = None  # raw lines sent instead of the device listing
 
 
 @dataclass
@@ -175,6 +176,9 @@ class SimSshServer:
             elif words[1] == "read" and len(words) >= 4:
                 limits = (float(words[2]), int(words[3]))
                 await self._read(request, limits, words[4:], process.stdout.write)
+            elif words[1] == "list" and self.faults.list_answer is not None:
+                for raw in self.faults.list_answer:
+                    process.stdout.write(raw.replace(b"{id}", str(request).encode()))
             elif words[1] == "list" and len(words) == 3:
                 self._list(request, words[2], process.stdout.write)
             else:

@@ -2,6 +2,7 @@
 
   vfio-tui [SRC DST]                   the live side-by-side view (the simulator by default)
   vfio-tui snapshot SRC DST [--json]   read both devices once and print them
+  vfio-tui watch SRC DST [--json]      poll until the migration ends, then say what happened
   vfio-tui diff A B [--list]           compare two captures, like cmp
 
 Hosts are URLs: sim://src, sim://dst, local:///sys/kernel/debug,
@@ -21,12 +22,12 @@ from collections.abc import Sequence
 # they use (typing alone costs 6 ms; a test checks asyncio and Textual stay out of --help).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sim.scenarios import Scenario
     from vfio_tui.model.hosturl import HostUrl
+    from vfio_tui.model.verdict import Verdict
     from vfio_tui.transport.base import TransportOptions
     from vfio_tui.ui.app import VfioTuiApp
 
-EXIT_OK, EXIT_UNREAD, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_UNREAD, EXIT_USAGE, EXIT_GAVE_UP = 0, 1, 2, 3
 TIMEOUT_MAX = 600.0  # seconds; a read that blocks longer than this is not coming back
 # Defaults shown in --help without importing their modules (asyncio comes with the
 # transport, tomllib with the config); tests/test_cli_startup.py holds them equal.
@@ -37,9 +38,10 @@ SHOWN_POLL_INTERVAL_RANGE = "from 0.1 to 5"  # config.POLL_INTERVAL_RANGE
 COMMANDS = """commands:
   vfio-tui [HOST ...]             the live view (this command)
   vfio-tui snapshot SRC DST       read both devices once and print them (--json for scripts)
+  vfio-tui watch SRC DST          poll until the migration ends, then give the verdict
   vfio-tui diff A B               compare two captures, like cmp
 
-`vfio-tui snapshot --help` and `vfio-tui diff --help` describe each."""
+`vfio-tui COMMAND --help` describes each."""
 
 
 def version() -> str:
@@ -118,17 +120,20 @@ def _url(text: str) -> HostUrl:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _scenario(text: str) -> Scenario:
-    from sim.scenarios import scenario
+def _scenario(text: str) -> str:
+    """A fault the simulator knows (its list comes through the simulated transport)."""
+    from vfio_tui.transport.hosts import simulated_faults
 
-    try:
-        return scenario(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    known = [fault.name for fault in simulated_faults()]
+    if text not in known:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario {text!r}; choose one of: {', '.join(known)}"
+        )
+    return text
 
 
 def _check_scenario(
-    parser: argparse.ArgumentParser, chosen: Scenario | None, urls: Sequence[HostUrl]
+    parser: argparse.ArgumentParser, chosen: str | None, urls: Sequence[HostUrl]
 ) -> None:
     from vfio_tui.model.hosturl import Scheme
 
@@ -221,8 +226,15 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
 
     urls = [args.src, args.dst]
     sides = asyncio.run(take_snapshots(urls, transport_options(args), args.scenario))
+    from vfio_tui.services.snapshot import verdict_of
+
+    verdict = verdict_of(sides)
     if args.json:
-        out = {"source": sides[0].to_json(), "destination": sides[1].to_json()}
+        out = {
+            "verdict": verdict.to_json(),
+            "source": sides[0].to_json(),
+            "destination": sides[1].to_json(),
+        }
         print(json.dumps(out, indent=2))
     else:
         from vfio_tui.services.sidebyside import Side, render_side_by_side
@@ -233,6 +245,7 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
             title = f"{name} {side.url.without_device}"
             columns.append(Side(title, side.snapshot, side.error.message if side.error else None))
         sys.stdout.write(render_side_by_side(columns[0], columns[1], width))
+        _print_verdict(verdict)
     status = EXIT_OK
     for name, side in zip(("source", "destination"), sides, strict=True):
         reason = side.unread
@@ -243,6 +256,126 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
             )
             status = EXIT_UNREAD
     return status
+
+
+# --- watch ----------------------------------------------------------------------------
+
+
+def _print_verdict(verdict: Verdict) -> None:
+    """The verdict for a person, wrapped to the terminal, host text escaped."""
+    import shutil
+    import textwrap
+
+    from vfio_tui.model.untrusted import printable
+
+    width = max(40, shutil.get_terminal_size((80, 24)).columns)
+    for line in verdict.lines():
+        text = printable(line)
+        indent = " " * (len(text) - len(text.lstrip(" -")))
+        print(textwrap.fill(text, width, subsequent_indent=indent, break_on_hyphens=False))
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
+def cmd_watch(argv: Sequence[str]) -> int:
+    """Poll until the migration ends: 0 succeeded, 1 failed or stuck, 3 gave up, 2 usage."""
+    import asyncio
+    import json
+
+    from vfio_tui.model.verdict import DEFAULT_STUCK_AFTER, Outcome
+    from vfio_tui.services.watch import (
+        DEFAULT_GIVE_UP_AFTER,
+        DEFAULT_INTERVAL,
+        WatchUsageError,
+        watch,
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="vfio-tui watch",
+        description="Poll both devices until the migration has ended (succeeded, failed, or "
+        "stuck) or --give-up-after passes, then print the verdict: what happened, where, the "
+        "likely cause, the evidence and what to check next. Exit status 0 succeeded (warnings "
+        "allowed), 1 failed or stuck, 3 gave up before an end, 2 bad command line.",
+    )
+    parser.add_argument("src", type=_url, help="source host URL, e.g. ssh://root@src#0000:3b:00.2")
+    parser.add_argument("dst", type=_url, help="destination host URL")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='one object {"verdict": ..., "source": ..., "destination": ...}',
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"time between polls (default {DEFAULT_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--stuck-after",
+        type=_seconds,
+        default=DEFAULT_STUCK_AFTER,
+        metavar="SECONDS",
+        help="a migration with no state change (or a state read that blocks) for this long "
+        f"is stuck (default {DEFAULT_STUCK_AFTER:g})",
+    )
+    parser.add_argument(
+        "--give-up-after",
+        type=_seconds,
+        default=DEFAULT_GIVE_UP_AFTER,
+        metavar="SECONDS",
+        help="stop watching after this long without an end, exit 3 (default "
+        f"{DEFAULT_GIVE_UP_AFTER:g}); --timeout is how long one file read may block",
+    )
+    add_connection_options(parser)
+    add_version(parser)
+    args = parser.parse_args(argv)
+    _check_scenario(parser, args.scenario, (args.src, args.dst))
+    try:
+        result = asyncio.run(
+            watch(
+                [args.src, args.dst],
+                transport_options(args),
+                interval=args.interval,
+                stuck_after=args.stuck_after,
+                give_up_after=args.give_up_after,
+                scenario=args.scenario,
+            )
+        )
+    except WatchUsageError as exc:
+        parser.error(str(exc))
+    verdict = result.verdict
+    if args.json:
+        out = {
+            "verdict": verdict.to_json(),
+            "source": result.sides[0].to_json(),
+            "destination": result.sides[1].to_json(),
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        from vfio_tui.model.untrusted import printable
+
+        for name, side in zip(("source", "destination"), result.sides, strict=True):
+            state = side.snapshot.state_name if side.snapshot is not None else None
+            device = side.snapshot.device if side.snapshot is not None else side.url.device
+            seen = state or (side.unread or "unread")
+            print(printable(f"{name}: {side.url.without_device}#{device or '?'}: {seen}"))
+        _print_verdict(verdict)
+    if result.timed_out:
+        print(
+            f"vfio-tui watch: no end after {args.give_up_after:g} s ({verdict.outcome.value})",
+            file=sys.stderr,
+        )
+        return EXIT_GAVE_UP
+    return EXIT_OK if verdict.outcome is Outcome.SUCCEEDED else EXIT_UNREAD
 
 
 def cmd_app(argv: Sequence[str]) -> int:
@@ -299,12 +432,10 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         parser.error(printable(str(exc)))
     sudo_default = config.sudo
     if not args.hosts:
-        from sim.names import DEFAULT_DEVICE
+        from vfio_tui.transport.hosts import default_sim_device
 
-        urls = [
-            parse_host_url(f"sim://src#{DEFAULT_DEVICE}"),
-            parse_host_url(f"sim://dst#{DEFAULT_DEVICE}"),
-        ]
+        device = default_sim_device()
+        urls = [parse_host_url(f"sim://src#{device}"), parse_host_url(f"sim://dst#{device}")]
     elif len(args.hosts) == 1:
         pair = config.pairs.get(args.hosts[0])
         if pair is None:
@@ -476,6 +607,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_diff(args[1:])
         if args[:1] == ["snapshot"]:
             return cmd_snapshot(args[1:])
+        if args[:1] == ["watch"]:
+            return cmd_watch(args[1:])
         return cmd_app(args)
     except KeyboardInterrupt:
         return 130

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vfio_tui.model.accdata import (
+    ACC_DUMP_SIZE,
     ACC_FIELDS_V1,
     ACC_FIELDS_V2,
     ACC_MAGIC_V1,
@@ -14,11 +15,13 @@ from vfio_tui.model.accdata import (
     QM_MATCH_SIZE,
     AccVfData,
     MttyHeader,
+    acc_data_size_words,
     decode_acc_vf_data,
     decode_fields,
     decode_mtty_header,
     encode_acc_vf_data,
 )
+from vfio_tui.model.states import QM_NOT_READY, QM_READY
 
 u32 = st.integers(0, 2**32 - 1)
 u64 = st.integers(0, 2**64 - 1)
@@ -114,3 +117,21 @@ def test_mtty_header() -> None:
     assert decode_mtty_header(data + bytes(72)) == header
     assert MttyHeader(nr_ports=1).problems(2) == ["1 ports, the device has 2"]
     assert MttyHeader(magic=0).problems(2)[0].startswith("magic")
+
+
+def test_the_dma_addresses_debugfs_never_dumps_are_said_so_not_missing() -> None:
+    dump = bytes(ACC_DUMP_SIZE)  # what a 176-byte acc_vf_data looks like through debugfs
+    fields = {f.spec.name: f for f in decode_fields(dump)}
+    assert fields["padding"].value == "0x00000000"
+    for name in ("eqe_dma", "aeqe_dma", "sqc_dma", "cqc_dma"):
+        assert fields[name].value == "(not dumped)"
+        assert "first 144 of the 176 bytes" in fields[name].meaning
+
+
+def test_a_40_byte_length_never_blames_a_guest_driver_that_is_loaded() -> None:
+    assert acc_data_size_words(40, QM_NOT_READY) == (
+        "match data only: the guest driver was not loaded"
+    )
+    loaded = acc_data_size_words(40, QM_READY)
+    assert "not loaded" not in loaded and "stopped after pre-copy" in loaded
+    assert "not loaded" not in acc_data_size_words(176, QM_READY)

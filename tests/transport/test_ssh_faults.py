@@ -251,3 +251,31 @@ async def test_unreachable_host_backs_off(tmp_path: Path) -> None:
     assert transport.status.state is LinkState.RETRYING
     second = (await transport.read_files(DEV, ["state"]))["state"].error
     assert second is not None and second.message.startswith("retrying in ")
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "public_file"),
+    [
+        ("ssh-rsa", "/etc/ssh/ssh_host_rsa_key.pub"),
+        ("ecdsa-sha2-nistp256", "/etc/ssh/ssh_host_ecdsa_key.pub"),
+        ("ssh-ed25519", "/etc/ssh/ssh_host_ed25519_key.pub"),
+    ],
+)
+async def test_unknown_host_key_hint_names_the_file_of_its_algorithm(
+    pair: SimPair, tmp_path: Path, algorithm: str, public_file: str
+) -> None:
+    (server,) = await serve_pair(
+        [pair.host("src")], keys=[asyncssh.generate_private_key(algorithm)]
+    )
+    transport = SshTransport(
+        parse_host_url(f"ssh://127.0.0.1:{server.port}"),
+        TransportOptions(known_hosts=str(tmp_path / "known_hosts")),
+    )
+    try:
+        with pytest.raises(HostKeyError) as caught:
+            await transport.connect()
+    finally:
+        server.close()
+    assert f"ssh-keygen -lf {public_file})" in caught.value.message
+    others = {"rsa", "ecdsa", "ed25519"} - {public_file.split("_")[2]}
+    assert not any(f"ssh_host_{name}_key" in caught.value.message for name in others)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,47 @@ from vfio_tui.ui.app import VfioTuiApp
 from vfio_tui.ui.widgets.pane import DevicePane
 
 DEV = HISI_MAINLINE_DEVICE
+PHASE_DEADLINE = 30.0  # a phase waits at most this long for the app's polls (polling paused)
+
+
+class Lockstep(Pace):
+    """The simulator in step with the app, so no test races the machine's load.
+
+    Arcs take no time, so a `state` read never waits on the driver's mutex and
+    cannot run into the read timeout; each phase of a migration (and the
+    hung-save driver's pause before it hangs) lasts until the app has polled
+    both sides twice, so every state a migration rests in is seen however slow
+    the machine is.
+    """
+
+    def __init__(self, hold: Callable[[], bool] | None = None) -> None:
+        """`hold`: a phase also lasts while this is true (a test acting mid-migration)."""
+        super().__init__(arc=0.0, phase=0.0)
+        object.__setattr__(self, "app", None)
+        object.__setattr__(self, "hold", hold or (lambda: False))
+
+    def follow(self, app: VfioTuiApp) -> None:
+        object.__setattr__(self, "app", app)
+
+    async def sleep_arc(self) -> None:
+        return
+
+    async def sleep_phase(self, phases: float = 1.0) -> None:
+        app: VfioTuiApp | None = self.app  # type: ignore[attr-defined]
+        if app is None or "session" not in app.__dict__:
+            return
+        sides = app.session.sides
+        polls = dict.fromkeys(sides, 0)
+        last = {name: side.snapshot for name, side in sides.items()}
+        deadline = time.monotonic() + PHASE_DEADLINE
+        # Two polls: the second one started after the phase did.
+        hold: Callable[[], bool] = self.hold  # type: ignore[attr-defined]
+        while (min(polls.values()) < 2 or hold()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+            for name, side in sides.items():
+                if side.snapshot is not last[name]:
+                    last[name] = side.snapshot
+                    polls[name] += 1
 
 
 def make_app(
@@ -31,13 +73,16 @@ def make_app(
     """The app on the simulated pair, polling quickly, with captures under tmp_path."""
     kwargs.setdefault("interval", 0.05)
     kwargs.setdefault("options", TransportOptions(read_timeout=0.3))
-    return VfioTuiApp(
+    app = VfioTuiApp(
         parse_host_url(source or f"sim://src#{device}"),
         parse_host_url(destination or f"sim://dst#{device}"),
         world=SimWorld(pace or Pace.instant()),
         capture_dir=tmp_path / "captures",
         **kwargs,  # type: ignore[arg-type]
     )
+    if isinstance(pace, Lockstep):
+        pace.follow(app)
+    return app
 
 
 def screen_text(app: VfioTuiApp) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from textual.widgets import RichLog
 
-from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE, MTTY_DEVICE
 from tests.ui.helpers import (
     DEV,
+    Lockstep,
     attached,
     log_text,
     make_app,
@@ -44,21 +46,50 @@ async def test_first_screen_shows_both_sides(tmp_path: Path) -> None:
         await shows(pilot, app, "destination", "✗ ERROR", "until the VF is first opened")
 
 
-async def test_tab_and_shift_tab_move_between_panes(tmp_path: Path) -> None:
+async def test_tab_and_shift_tab_move_between_panes_timeline_and_log(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: attached(app))
+        timeline, log = app._main.query_one("#timeline"), app._main.query_one("#log")
         assert app.focused is app.pane("source")
         await pilot.press("tab")
         assert app.focused is app.pane("destination")
+        await pilot.press("tab")
+        assert app.focused is timeline
+        await pilot.press("s")  # acts on the pane last in focus: the destination
+        await wait_for(pilot, lambda: "EINVAL" in log_text(app))
+        await pilot.press("tab")
+        assert app.focused is log
         await pilot.press("tab")
         assert app.focused is app.pane("source")
         await pilot.press("shift+tab")
-        assert app.focused is app.pane("destination")
+        assert app.focused is log
+
+
+async def test_the_log_grows_and_scrolls_back_to_its_first_entry(tmp_path: Path) -> None:
+    app = make_app(tmp_path, pace=Lockstep())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: "migration succeeded" in log_text(app))
+        log = app._main.query_one("#log", RichLog)
+        # every line is an entry's start (its time) or an indented continuation of one
+        lines = [strip.text for strip in log.lines if strip.text.strip()]
+        assert all(re.match(r"\d\d:\d\d:\d\d |    \S", line) for line in lines), lines
+        assert any(line.startswith("    ") for line in lines)  # 120 columns: some wrap
+        small = log.region.height
+        await pilot.press("z")
+        await wait_for(pilot, lambda: log.region.height > small * 2, what="a taller log")
+        await pilot.press("shift+tab")  # the log, without a mouse
+        assert app.focused is log
+        await pilot.press("home")
+        await wait_for(pilot, lambda: "captures go to" in screen_text(app), what="the first entry")
+        await pilot.press("z")
+        await wait_for(pilot, lambda: log.region.height == small)
 
 
 async def test_migrate_key_runs_a_migration_to_its_end(tmp_path: Path) -> None:
-    app = make_app(tmp_path, pace=Pace.scaled(0.1))  # slow enough for polls to see each step
+    app = make_app(tmp_path, pace=Lockstep())  # every step is polled, however busy the machine
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")
@@ -102,8 +133,14 @@ async def test_keep_keeps_the_focused_sides_data_as_it_is_now(tmp_path: Path) ->
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("k")  # before any migration migf_data fails (EAGAIN): nothing to keep
         await wait_for(pilot, lambda: "nothing to keep: migf_data" in notified(app))
+        assert "(EAGAIN: no migration has completed" in notified(app)  # the errno, in words
+        await pilot.press("s")  # dev_data now on screen: the message must not deny it
+        await wait_for(pilot, lambda: app.pane("source").shows_saved_dev_data)
+        await pilot.press("k")
+        await wait_for(pilot, lambda: "the dev_data shown was kept" in notified(app))
         await pilot.press("m")
         await wait_for(pilot, lambda: len(app.session.captures.list()) >= 2)
+        await wait_for(pilot, lambda: "migration succeeded" in log_text(app))
         await pilot.press("k")
         await wait_for(pilot, lambda: any(c.reason == "kept" for c in app.session.captures.list()))
         kept = [c for c in app.session.captures.list() if c.reason == "kept"]
@@ -208,6 +245,11 @@ async def test_help_lists_every_binding_with_its_id(tmp_path: Path) -> None:
         ):
             assert binding_id in text
         assert "w " in text  # the remapped key is what help shows
+        assert "id (for [keymap])" in text  # brackets shown, not eaten as markup
+        assert "question_mark" not in text and "plus" not in text.split()
+        shown = {keys: binding_id for keys, _, binding_id, _ in app.screen.keys}  # type: ignore[attr-defined]
+        assert shown["?"] == "help" and shown["+"] == "interval-longer"
+        assert shown["^p"] == "palette" and shown["n"] == "diff-next"
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
         await pilot.press("w")  # remapped from the config's keymap
@@ -255,3 +297,16 @@ async def test_no_color_keeps_every_state_readable(
         await wait_for(pilot, lambda: attached(app))
         await shows(pilot, app, "source", "▶ RUNNING", "[x]stop-copy")
         await shows(pilot, app, "destination", "✗ ERROR")
+
+
+async def test_every_binding_is_in_the_command_palette(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        for typed, found in (("sav", "Save both"), ("mig", "Migrate"), ("di", "Diff")):
+            await pilot.press("ctrl+p")
+            await pilot.press(*typed)
+            await wait_for(pilot, lambda f=found: f in screen_text(app), what=f"{found} listed")
+            assert "No matches found" not in screen_text(app)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app._main)

@@ -9,10 +9,10 @@ import pytest
 
 from sim.pace import Pace
 from sim.pair import HISI_MAINLINE_DEVICE, SimPair, default_pair
-from sim.scenarios import scenario
 from sim.sshserver import SimSshServer, serve_pair, write_known_hosts
 from tests.ui.helpers import (
     DEV,
+    Lockstep,
     attached,
     log_text,
     make_app,
@@ -20,8 +20,9 @@ from tests.ui.helpers import (
     screen_text,
     wait_for,
 )
-from vfio_tui.transport.base import TransportOptions
+from vfio_tui.transport.base import LinkState, TransportOptions
 from vfio_tui.ui.screens.dialogs import HostKeyScreen, PickerScreen
+from vfio_tui.ui.widgets.pane import StateBanner
 
 
 @pytest.fixture
@@ -50,12 +51,17 @@ async def test_unknown_host_key_asks_and_accepting_once_connects(
     _pair, servers = served
     app = ssh_app(tmp_path, servers)
     async with app.run_test(size=(100, 30)) as pilot:
+        answered: list[object] = []
         for _ in servers:
+            # One dialog at a time: the second host's waits until the first is answered.
             await wait_for(
-                pilot, lambda: isinstance(app.screen, HostKeyScreen), what="the host key dialog"
+                pilot,
+                lambda: isinstance(app.screen, HostKeyScreen) and app.screen not in answered,
+                what="the next host key dialog",
             )
             screen = app.screen
             assert isinstance(screen, HostKeyScreen)
+            answered.append(screen)
             assert screen.problem.fingerprint in (
                 servers[0].host_key.get_fingerprint("sha256"),  # type: ignore[union-attr]
                 servers[1].host_key.get_fingerprint("sha256"),  # type: ignore[union-attr]
@@ -64,10 +70,19 @@ async def test_unknown_host_key_asks_and_accepting_once_connects(
             await wait_for(
                 pilot, lambda s=shown: s in screen_text(app), what="the fingerprint shown"
             )
+            assert app.screen is screen
+            for side in ("source", "destination"):  # the state box agrees with the link line
+                pane = app.pane(side)
+                if pane.status.state is LinkState.FAILED:
+                    banner = pane.query_one(StateBanner).render().plain  # type: ignore[attr-defined]
+                    assert "connecting" not in banner and "not connected" in banner
             await pilot.press("o")
         await wait_for(pilot, lambda: attached(app), what="both sides connected")
         assert "▶ RUNNING" in pane_text(app, "source")
         assert "accepted (once)" in log_text(app)
+        # two servers on one address: each pane names its port
+        assert f"SOURCE 127.0.0.1:{servers[0].port}" in screen_text(app)
+        assert f"DESTINATION 127.0.0.1:{servers[1].port}" in screen_text(app)
     assert not (tmp_path / "known_hosts").exists()
 
 
@@ -118,7 +133,7 @@ async def test_a_lost_host_goes_stale_and_reconnects(
 
 
 async def test_a_hung_host_never_stalls_the_other_pane(tmp_path: Path) -> None:
-    app = make_app(tmp_path, pace=Pace.scaled(0.05), scenario=scenario("hung-save"), interval=0.1)
+    app = make_app(tmp_path, pace=Lockstep(), scenario="hung-save", interval=0.1)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")

@@ -6,11 +6,10 @@ import os
 import random
 from pathlib import Path
 
-from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE
-from sim.scenarios import scenario
 from tests.fixtures.captures import add_capture
 from tests.ui.helpers import (
+    Lockstep,
     attached,
     flat,
     log_text,
@@ -21,6 +20,7 @@ from tests.ui.helpers import (
     wait_for,
 )
 from vfio_tui.services.captures import CaptureStore
+from vfio_tui.services.session import ACTION_COOLDOWN, Action
 from vfio_tui.ui.screens.diff import DiffScreen, OffsetScreen
 from vfio_tui.ui.widgets.hexdiff import HexDiffView
 
@@ -54,7 +54,7 @@ async def test_clean_migration_is_identical(tmp_path: Path) -> None:
 
 
 async def test_corrupt_transfer_shows_bytes_and_fields(tmp_path: Path) -> None:
-    app = make_app(tmp_path, scenario=scenario("corrupt-transfer"))
+    app = make_app(tmp_path, scenario="corrupt-transfer")
     async with app.run_test(size=(120, 40)) as pilot:
         await migrated(pilot, app)
         await pilot.press("d")
@@ -85,8 +85,19 @@ async def test_corrupt_transfer_shows_bytes_and_fields(tmp_path: Path) -> None:
 
 
 async def test_match_mismatch_names_the_field_and_the_refusal(tmp_path: Path) -> None:
+    def saving_destination() -> bool:
+        """The migration waits while the destination is RESUMING and not yet saved."""
+        snapshot = app.session.sides["destination"].snapshot
+        saved = any(
+            c.side == "destination" and c.reason == "save" for c in app.session.captures.list()
+        )
+        return snapshot is not None and snapshot.state_name == "RESUMING" and not saved
+
     app = make_app(
-        tmp_path, HISI_2023_DEVICE, scenario=scenario("match-mismatch"), pace=Pace.scaled(0.3)
+        tmp_path,
+        HISI_2023_DEVICE,
+        scenario="match-mismatch",
+        pace=Lockstep(hold=saving_destination),
     )
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
@@ -115,7 +126,7 @@ async def test_match_mismatch_names_the_field_and_the_refusal(tmp_path: Path) ->
 
 
 async def test_goto_and_choose(tmp_path: Path) -> None:
-    app = make_app(tmp_path, scenario=scenario("corrupt-transfer"))
+    app = make_app(tmp_path, scenario="corrupt-transfer")
     async with app.run_test(size=(120, 40)) as pilot:
         await migrated(pilot, app)
         await pilot.press("d")
@@ -156,3 +167,47 @@ async def test_large_captures_diff_without_blocking_the_keys(tmp_path: Path) -> 
             await pilot.press("n")
             assert view.current_row == spot // 16
         assert f"{(spots[1] // 16) * 16:08x}" in screen_text(app)
+
+
+async def test_each_identical_stretch_is_folded_to_one_line(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await migrated(pilot, app)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: "sha256" in flat(app))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "identical rows folded" in flat(app))
+        assert flat(app).count("identical rows folded") == 1  # not one per empty screen line
+
+
+async def test_dev_data_saves_are_compared_field_by_field(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("s")  # the source's dev_data, twice: its match header is zero
+        await wait_for(pilot, lambda: len(app.session.captures.list()) == 1)
+        source = app.session.sides["source"]
+        await wait_for(  # past the key-repeat guard: a second, deliberate save
+            pilot,
+            lambda: app.clock() - source.finished_at[Action.SAVE] > ACTION_COOLDOWN,
+        )
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(app.session.captures.list()) == 2)
+        await pilot.press("d", "c", "enter", "down", "enter")
+        await wait_for(pilot, lambda: "identical" in flat(app) and "vf_qm_state" in flat(app))
+        assert "no known layout" not in flat(app)
+
+
+async def test_the_offset_dialog_explains_itself(tmp_path: Path) -> None:
+    app = make_app(tmp_path, scenario="corrupt-transfer")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await migrated(pilot, app)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: "bytes differ" in flat(app))
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, OffsetScreen))
+        dialog = app.screen.query_one("#dialog")
+        assert dialog.region.y > 2  # centred, not over the diff's header
+        await pilot.press("enter")  # nothing typed: says what to type, stays open
+        await wait_for(pilot, lambda: "type an offset first" in notified(app))
+        assert isinstance(app.screen, OffsetScreen)

@@ -6,17 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE
-from sim.scenarios import SCENARIOS, scenario
+from sim.scenarios import SCENARIOS
 from tests.ui.helpers import (
     DEV,
+    Lockstep,
     attached,
     flat,
     log_text,
     make_app,
     notified,
     pane_text,
+    screen_text,
     shows,
     wait_for,
 )
@@ -31,6 +32,8 @@ async def test_read_only_refuses_every_device_action(tmp_path: Path) -> None:
             "READ-ONLY" in pane_text(app, "source")
             or "READ-ONLY" in app._main.query_one("#topbar").render().plain
         )  # type: ignore[attr-defined]
+        # disabled keys are marked in text, not by colour alone
+        await wait_for(pilot, lambda: "✗Save" in screen_text(app).splitlines()[-1])
         for key, word in (("s", "Save"), ("S", "Save both"), ("i", "IO test"), ("m", "Migrate")):
             await pilot.press(key)
             await wait_for(
@@ -66,9 +69,8 @@ def test_every_fault_has_a_symptom_test() -> None:
 @pytest.mark.parametrize("fault", list(SYMPTOMS))
 async def test_fault_shows_its_symptom(tmp_path: Path, fault: str) -> None:
     device, on_source, on_destination = SYMPTOMS[fault]
-    # hung-save: slow enough that a poll sees STOP_COPY before the save hangs
-    pace = Pace.scaled(0.5 if fault == "hung-save" else 0.05)
-    app = make_app(tmp_path, device, pace=pace, scenario=scenario(fault))
+    # In step with the polls: hung-save shows STOP_COPY before the save hangs.
+    app = make_app(tmp_path, device, pace=Lockstep(), scenario=fault)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")
@@ -107,3 +109,53 @@ async def test_an_unwritable_capture_directory_is_said_once_and_nothing_stops(
         assert problem in notified(app)
         await pilot.press("k")  # asked for by the person: said again
         await wait_for(pilot, lambda: log_text(app).count(problem) == 2, what="keep refused")
+
+
+async def test_no_explanation_contradicts_the_facts_on_screen(tmp_path: Path) -> None:
+    # mailbox-not-ready: pre-copy sent the 40-byte match data, then the device could
+    # not be stopped. The guest driver is loaded (vf_qm_state 0): nothing may say otherwise.
+    app = make_app(tmp_path, HISI_2023_DEVICE, pace=Lockstep(), scenario="mailbox-not-ready")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: "migration failed" in log_text(app))
+        for side in ("source", "destination"):
+            await shows(pilot, app, side, "stopped after pre-copy", "guest driver loaded")
+            assert "was not loaded" not in pane_text(app, side)
+            assert "i reads the mailbox" in pane_text(app, side)
+        await pilot.press("i")  # and the mailbox reading is one key away
+        await shows(pilot, app, "source", "mailbox 0xffffffff (NOT READY)")
+
+
+async def test_an_unbound_device_says_so_and_the_link_line_agrees(tmp_path: Path) -> None:
+    app = make_app(tmp_path, pace=Lockstep(), scenario="device-unplug")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await shows(pilot, app, "source", "UNREADABLE", "unbound from its driver")
+        source = pane_text(app, "source")
+        assert "state unreadable" in source and "last read just now" not in source
+        await shows(pilot, app, "destination", "stopped after pre-copy")
+        assert "was not loaded" not in pane_text(app, "destination")
+
+
+async def test_a_blocked_state_is_never_beside_last_read_just_now(tmp_path: Path) -> None:
+    app = make_app(tmp_path, pace=Lockstep(), scenario="hung-save")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await shows(pilot, app, "source", "BLOCKED", "state read blocked")
+        await shows(pilot, app, "source", "STALE")  # no good read for three polls
+        assert "last read just now" not in pane_text(app, "source")
+
+
+async def test_an_old_action_result_says_the_state_has_moved_on(tmp_path: Path) -> None:
+    app = make_app(tmp_path, pace=Lockstep())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("tab", "s")  # destination: never opened, dev_data fails
+        await shows(pilot, app, "destination", "EINVAL")
+        assert "older than what is shown" not in pane_text(app, "destination")
+        await pilot.press("m")
+        await shows(pilot, app, "destination", "▶ RUNNING")
+        await shows(pilot, app, "destination", "when the state was ERROR: older than what is shown")

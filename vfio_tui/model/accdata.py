@@ -4,7 +4,8 @@ struct acc_vf_data is from drivers/vfio/pci/hisilicon/hisi_acc_vfio_pci.h (176
 bytes, little-endian; the first 40 are the "match data" that pre-copy sends and
 the destination checks in vf_qm_check_match()). struct mtty_data is from
 samples/vfio-mdev/mtty.c. Decoding never assumes a length: fields past the end
-of the bytes are reported as missing.
+of the bytes are reported as missing, and the DMA addresses that debugfs
+never dumps (it shows the first 144 bytes) as not dumped.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from vfio_tui.model.states import vf_qm_state_words
+from vfio_tui.model.states import QM_NOT_READY, QM_READY, vf_qm_state_words
 
 ACC_MAGIC_V1: Final = 0xCDCDCDCDFEEDAACC
 ACC_MAGIC_V2: Final = 0xAACCFEEDDECADEDE
 ACC_VF_DATA_SIZE: Final = 176
 QM_MATCH_SIZE: Final = 40  # offsetofend(struct acc_vf_data, qm_rsv_state)
 ACC_DUMP_SIZE: Final = 144  # offsetofend(struct acc_vf_data, padding): what debugfs shows
+NOT_DUMPED: Final = "debugfs shows only the first 144 of the 176 bytes"
 ACC_DRV_MAJOR_VER: Final = 1
 ACC_DRV_MINOR_VER: Final = 0
 
@@ -57,13 +59,19 @@ class FieldSpec:
         return struct.unpack_from(f"<{self.count}{fmt}", data, self.offset)
 
     def format(self, data: bytes) -> str:
-        """The value as a person reads it: hex words, or `(missing)` past the end."""
+        """The value as a person reads it: hex words, `(not dumped)` for what debugfs
+        never shows of acc_vf_data (its dump is 144 bytes), `(missing)` past the end."""
         words = self.words(data)
         if words is None:
-            return "(missing)"
+            return "(not dumped)" if _not_dumped(self, data) else "(missing)"
         digits = self.size * 2
         shown = " ".join(f"0x{w:0{digits}x}" for w in words)
         return f"[{shown}]" if self.count > 1 else shown
+
+
+def _not_dumped(spec: FieldSpec, data: bytes) -> bool:
+    """Not lost: the kernel's debugfs dump stops at offsetofend(padding), byte 144."""
+    return len(data) == ACC_DUMP_SIZE and spec.offset >= ACC_DUMP_SIZE
 
 
 def _acc_fields(v2: bool) -> tuple[FieldSpec, ...]:
@@ -199,7 +207,7 @@ def encode_acc_vf_data(vf: AccVfData) -> bytes:
 @dataclass(frozen=True)
 class DecodedField:
     spec: FieldSpec
-    value: str  # formatted, or "(missing)"
+    value: str  # formatted, "(not dumped)" past debugfs' 144 bytes, or "(missing)"
     words: tuple[int, ...] | None
     meaning: str  # words about the value ("SEC VF", "guest driver loaded", "")
 
@@ -221,16 +229,32 @@ def decode_fields(data: bytes) -> list[DecodedField]:
                 meaning = vf_qm_state_words(value)
             elif spec.name == "major_ver" and value != ACC_DRV_MAJOR_VER:
                 meaning = f"destination refuses major version {value} (needs 1)"
-        out.append(DecodedField(spec, spec.format(data), words, meaning))
+            out.append(DecodedField(spec, spec.format(data), words, meaning))
+        elif _not_dumped(spec, data):
+            out.append(DecodedField(spec, spec.format(data), None, NOT_DUMPED))
+        else:
+            out.append(DecodedField(spec, spec.format(data), words, meaning))
     return out
 
 
-def acc_data_size_words(length: int) -> str:
-    """What a migration data length means for hisi_acc."""
+def acc_data_size_words(length: int, vf_qm_state: int | None = None) -> str:
+    """What a migration data length means for hisi_acc, never contradicting vf_qm_state.
+
+    40 bytes are the match data alone: what vf_qm_state_save() keeps when the
+    guest driver is not loaded, and also all that a migration stopped after
+    pre-copy ever sent (the device could not be stopped, or it vanished).
+    """
     if length == ACC_VF_DATA_SIZE:
-        return "full device state"
+        return f"full device state (debugfs dumps its first {ACC_DUMP_SIZE} bytes)"
     if length == QM_MATCH_SIZE:
-        return "match data only: the guest driver was not loaded"
+        if vf_qm_state == QM_NOT_READY:
+            return "match data only: the guest driver was not loaded"
+        if vf_qm_state == QM_READY:
+            return (
+                "match data only, with the guest driver loaded: the migration stopped "
+                "after pre-copy, before STOP_COPY sent the rest (i reads the mailbox)"
+            )
+        return "match data only: pre-copy's part, or the guest driver was not loaded"
     return f"{length} bytes: neither 40 (match only) nor 176 (full)"
 
 

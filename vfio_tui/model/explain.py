@@ -25,6 +25,10 @@ _BY_FILE: dict[tuple[int, FileKind], str] = {
         "the VF is not ready: the guest driver has not set QM_VF_STATE (is it loaded?)"
     ),
     (errno.EINVAL, FileKind.STATE): "the driver could not report its state (get_state failed)",
+    # Every kernel with a migration/ directory has `state`: gone means the device is.
+    (errno.ENOENT, FileKind.STATE): (
+        "the device's debugfs directory is gone: it was unbound from its driver or removed"
+    ),
 }
 
 _BY_ERRNO: dict[int, str] = {

@@ -42,9 +42,10 @@ def layout_name(a: bytes, b: bytes) -> str | None:
     return None
 
 
-def compare_fields(a: bytes, b: bytes) -> list[FieldDiff]:
-    """Every field of the layout the images have; empty when neither has a known magic."""
-    kind = layout_name(a, b)
+def compare_fields(a: bytes, b: bytes, kind: str | None = None) -> list[FieldDiff]:
+    """Every field of the layout the images have (or of `kind`, when the captures say
+    what they hold: dev_data's match header is zero); empty when neither is known."""
+    kind = kind if kind in ("acc_vf_data", "mtty") else layout_name(a, b)
     if kind is None:
         return []
     if kind == "mtty":

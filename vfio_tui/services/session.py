@@ -14,22 +14,24 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from vfio_tui.model.accdata import is_mtty_data
 from vfio_tui.model.formats import FormatError, Notice, decode_dump, parse_save
-from vfio_tui.model.hosturl import HostUrl, Scheme
+from vfio_tui.model.hosturl import HostUrl
 from vfio_tui.model.layout import FileKind, Layout, detect_layout
 from vfio_tui.model.snapshot import DeviceSnapshot, FileResult
 from vfio_tui.model.timeline import StateEvent, Timeline
+from vfio_tui.model.verdict import DEFAULT_STUCK_AFTER, Record, Verdict, judge
 from vfio_tui.services.captures import Capture, CaptureStore
 from vfio_tui.services.poller import DevicePoller
-from vfio_tui.transport.base import HostTransport, TransportOptions
+from vfio_tui.transport.base import (
+    FaultInfo,
+    HostTransport,
+    SimNote,
+    SimulatorControls,
+    TransportOptions,
+)
 from vfio_tui.transport.hosts import SimWorld, open_transport
-
-if TYPE_CHECKING:
-    from sim.migration import MigrationEvent
-    from sim.scenarios import Scenario
 
 ACTION_COOLDOWN = 0.6  # a second press of the same action within this is a key repeat
 
@@ -63,6 +65,7 @@ class PollOutcome:
     changed: frozenset[str]  # paths whose result differs from the previous poll
     event: StateEvent | None
     captures: tuple[Capture, ...]
+    layout: Layout | None = None  # the device's layout, when its file list changed
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class Session:
         self.clock = clock
         self.started = clock() if started is None else started
         self.timeline = Timeline()
+        self.record = Record()  # every file result and action result, for the verdict
         # A capture that could not be written (disk full, no permission): counted, and the
         # latest reason kept, so the app can say so once instead of on every poll.
         self.capture_failures = 0
@@ -117,7 +121,7 @@ class Session:
         await side.transport.connect()
         chosen, files = await side.transport.resolve_device(device or side.url.device)
         side.device = chosen
-        side.files = files
+        side.files = sorted(files)
         side.poller = DevicePoller(side.transport, chosen, files)
         return side
 
@@ -125,6 +129,10 @@ class Session:
         side = self.sides[name]
         assert side.poller is not None, "attach() first"
         snap = await side.poller.poll()
+        layout = None
+        if side.poller.listing != side.files:  # the poller listed the device's files anew
+            side.files = list(side.poller.listing)
+            layout = side.layout
         previous = side.snapshot
         side.snapshot = snap
         changed = frozenset(
@@ -132,6 +140,7 @@ class Session:
             for path, result in snap.files.items()
             if previous is None or previous.files.get(path) != result
         )
+        self.record.read(name, self.now(), snap.files)
         state = snap.files.get(FileKind.STATE.path)
         label = snap.state_name if snap.state_name is not None else _unreadable(state)
         event = self.timeline.observe(name, label, self.now())
@@ -142,7 +151,16 @@ class Session:
                 capture = self._capture(side, kind, result.data, "changed", only_new=True)
                 if capture is not None:
                     captured.append(capture)
-        return PollOutcome(snap, changed, event, tuple(captured))
+        return PollOutcome(snap, changed, event, tuple(captured), layout)
+
+    def retry_now(self) -> None:
+        """Both hosts: forget any backoff or failure, so the next poll connects at once."""
+        for side in self.sides.values():
+            side.transport.retry_now()
+
+    def verdict(self, stuck_after: float = DEFAULT_STUCK_AFTER) -> Verdict:
+        """The verdict on the migration from everything read so far (model.verdict.judge)."""
+        return judge(self.record.facts(self.now()), stuck_after)
 
     def states(self) -> dict[str, str | None]:
         return {name: self.timeline.last(name) for name in self.sides}
@@ -240,6 +258,7 @@ class Session:
     async def _perform(self, side: Side, action: Action, target: FileKind) -> ActionOutcome:
         assert side.device is not None
         result = await side.transport.trigger(side.device, target.path)
+        self.record.acted(side.name, self.now(), target.path, result)
         verb = action.value
         if result.error is not None:
             return ActionOutcome(
@@ -274,32 +293,31 @@ class Session:
     # --- the simulator ------------------------------------------------------------------
 
     @property
-    def simulated(self) -> bool:
-        return all(s.url.scheme is Scheme.SIM for s in self.sides.values())
+    def simulator(self) -> SimulatorControls | None:
+        """The simulator's controls when both hosts are simulated (None otherwise)."""
+        controls = [side.transport.simulator() for side in self.sides.values()]
+        return controls[0] if None not in controls else None
 
-    async def migrate(self, scenario: Scenario, narrate: Callable[[MigrationEvent], None]) -> str:
+    @property
+    def simulated(self) -> bool:
+        return self.simulator is not None
+
+    def faults(self) -> list[FaultInfo]:
+        """The faults the next simulated migration can be given (none on real hosts)."""
+        controls = self.simulator
+        return controls.faults() if controls is not None else []
+
+    async def migrate(self, fault: str, narrate: Callable[[SimNote], None]) -> str:
         """Start a simulated migration of the watched device; returns what happened."""
-        if not self.simulated:
+        controls = self.simulator
+        if controls is None:
             return "migrations can be started on the simulated hosts (sim://) only"
         if self.read_only:
             return "read-only mode: migration refused"
         src, dst = self.sides["source"].device, self.sides["destination"].device
         if src is None or src != dst:
             return "a simulated migration moves the same device name on both hosts"
-        pair = self.world.pair
-        task = pair.running.get(src)
-        if task is not None and not task.done():
-            return f"a migration of {src} is already running"
-        note = ""
-        device = pair.src.device(src)
-        if device.hung or not device.present or pair.dst.device(src).hung:
-            await self.world.reset()
-            note = "simulator reset (a device was hung or unplugged); "
-        source = self.world.pair.src.device(src)
-        if not scenario.applies_to(source):
-            return f"scenario {scenario.name} does not apply to a {source.driver} device"
-        self.world.pair.start_migration(src, scenario, narrate)
-        return f"{note}migrating {src} from sim-src to sim-dst: scenario {scenario.name}"
+        return (await controls.migrate(src, fault, narrate)).message
 
     async def close(self) -> None:
         await asyncio.gather(*(s.transport.close() for s in self.sides.values()))

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from vfio_tui.model.hosturl import HostUrl
 from vfio_tui.model.layout import FileKind, poll_files
 from vfio_tui.model.snapshot import DeviceSnapshot
+from vfio_tui.model.verdict import SIDES, Record, Verdict, judge
 from vfio_tui.transport.base import HostError, HostTransport, TransportOptions
-from vfio_tui.transport.hosts import SimWorld, open_transport
-
-if TYPE_CHECKING:
-    from sim.scenarios import Scenario
+from vfio_tui.transport.hosts import SimWorld, default_sim_device, open_transport
 
 
 @dataclass
@@ -66,22 +62,28 @@ async def read_side(transport: HostTransport, url: HostUrl) -> SideResult:
 
 
 async def take_snapshots(
-    urls: list[HostUrl], options: TransportOptions, scenario: Scenario | None = None
+    urls: list[HostUrl], options: TransportOptions, scenario: str | None = None
 ) -> list[SideResult]:
     """Both hosts read once, concurrently (after the simulated migration, if one is named)."""
-    from sim.pace import Pace
-
-    world = SimWorld(Pace.instant())
-    if scenario is not None:
-        from sim.names import DEFAULT_DEVICE
-
-        # Run the simulated migration to its end first (or until it hangs).
-        device = urls[0].device or DEFAULT_DEVICE
-        world.pair.start_migration(device, scenario)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2.0):
-                await asyncio.shield(world.pair.running[device])
+    world = SimWorld.scaled(0)
     transports = [open_transport(url, options, world) for url in urls]
+    controls = transports[0].simulator()
+    if scenario is not None and controls is not None:
+        # Run the simulated migration to its end first (or until it hangs).
+        device = urls[0].device or default_sim_device()
+        await controls.migrate(device, scenario)
+        await controls.wait_until_done(device, 2.0)
     sides = await asyncio.gather(*(read_side(t, u) for t, u in zip(transports, urls, strict=True)))
     await world.stop()
     return list(sides)
+
+
+def verdict_of(sides: list[SideResult]) -> Verdict:
+    """The verdict that one reading of both sides supports (everything at time 0)."""
+    record = Record()
+    for name, side in zip(SIDES, sides, strict=True):
+        if side.snapshot is not None:
+            record.read(name, 0.0, side.snapshot.files)
+        elif side.error is not None:
+            record.unreachable(name, 0.0, side.error.as_read_error())
+    return judge(record.facts(0.0))

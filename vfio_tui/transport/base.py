@@ -17,6 +17,7 @@ import errno
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from vfio_tui.model.hosturl import HostUrl, valid_device
 from vfio_tui.model.layout import FileKind
@@ -67,7 +68,13 @@ class HostError(Exception):
 class DeviceChoiceError(HostError):
     """No device was named and the host has none or several migratable devices."""
 
-    def __init__(self, url: HostUrl, devices: Sequence[str], wanted: str | None = None) -> None:
+    def __init__(
+        self,
+        url: HostUrl,
+        devices: Sequence[str],
+        wanted: str | None = None,
+        refused: Sequence[str] = (),
+    ) -> None:
         if wanted is not None:
             listed = ", ".join(devices) or "none"
             message = f"{url.label} has no migratable device {wanted} (it has: {listed})"
@@ -78,8 +85,64 @@ class DeviceChoiceError(HostError):
                 f"{url.label} has {len(devices)} migratable devices; pick one with "
                 f"#DEVICE: " + ", ".join(f"{url.without_device}#{d}" for d in devices)
             )
+        if refused:
+            # Raw, like every host text in an error: the display escapes it.
+            names = ", ".join(f"'{name}'" for name in refused)
+            message += (
+                f"; vfio-tui refuses {len(refused)} device name(s) it cannot use safely "
+                f"(only letters, digits and . : _ + - are accepted): {names}"
+            )
         super().__init__(ReadErrorKind.NOT_FOUND, message)
         self.devices = list(devices)
+        self.refused = list(refused)
+
+
+@dataclass(frozen=True)
+class FaultInfo:
+    """A fault a simulated migration can be given: its name and one line about it."""
+
+    name: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class SimNote:
+    """One line of a simulated migration's narration (what QEMU or the simulator did)."""
+
+    at: float  # seconds since that migration started
+    actor: str  # "source", "destination" or "simulator"
+    text: str
+
+
+@dataclass(frozen=True)
+class SimStart:
+    """What asking for a simulated migration did: started, or why not (in words)."""
+
+    started: bool
+    message: str
+
+
+class SimulatorControls(Protocol):
+    """What only a simulated host can do: start a migration with a fault, and narrate it.
+
+    A host offers it through HostTransport.simulator(); real hosts return None, and
+    nothing that judges a migration may use it: the narration is for people only.
+    """
+
+    def faults(self) -> list[FaultInfo]:
+        """The faults a migration can be given, `clean` first."""
+        ...
+
+    async def migrate(
+        self, device: str, fault: str, narrate: Callable[[SimNote], None] | None = None
+    ) -> SimStart:
+        """Start migrating `device` from the simulated source to the destination with
+        `fault`; says whether it started, or why not."""
+        ...
+
+    async def wait_until_done(self, device: str, seconds: float) -> bool:
+        """Wait up to `seconds` for the migration of `device` to end; False if it has not."""
+        ...
 
 
 @dataclass
@@ -117,6 +180,7 @@ class HostTransport(abc.ABC):
         self.options = options
         self._status = HostStatus()
         self.on_status: Callable[[HostStatus], None] | None = None
+        self._refused_devices = False  # FAILED because every device's name was refused
 
     @property
     def status(self) -> HostStatus:
@@ -129,12 +193,24 @@ class HostTransport(abc.ABC):
         if self.on_status is not None:
             self.on_status(self._status)
 
+    def _set_connected(self) -> None:
+        """The link is up; a host with no device it can watch stays marked failed."""
+        if not self._refused_devices:
+            self._set_status(LinkState.CONNECTED)
+
     def _mark_good_read(self) -> None:
         self._status = replace(self._status, last_good_read=time.time())
+
+    def simulator(self) -> SimulatorControls | None:
+        """The simulator's controls, on a simulated host only (None everywhere else)."""
+        return None
 
     @abc.abstractmethod
     async def connect(self) -> None:
         """Connect (raises HostError); idempotent."""
+
+    def retry_now(self) -> None:  # noqa: B027 - a no-op where nothing backs off
+        """Forget any backoff or failure: the next call tries to connect at once."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -173,24 +249,41 @@ class HostTransport(abc.ABC):
         )
 
     async def resolve_device(self, wanted: str | None) -> tuple[str, list[str]]:
-        """The device to watch and its files: the one named, or the only one there is."""
-        devices = await self.list_devices()
-        if wanted is not None:
-            if wanted not in devices:
-                raise DeviceChoiceError(self.url, sorted(devices), wanted)
-            return wanted, devices[wanted]
-        if len(devices) != 1:
-            raise DeviceChoiceError(self.url, sorted(devices))
-        (name,) = devices
+        """The device to watch and its files: the one named, or the only one there is.
+
+        A device whose name vfio-tui refuses (control characters, spaces, `..`: never sent
+        to a host nor used in a path) is not offered; when that leaves nothing to watch,
+        the link is marked failed with the reason, so the pane says it, not `connecting`.
+        """
+        listed = await self.list_devices()
+        devices = {name: files for name, files in listed.items() if valid_device(name)}
+        refused = sorted(name for name in listed if name not in devices)
+        if wanted is not None and wanted not in devices:
+            raise DeviceChoiceError(self.url, sorted(devices), wanted)
+        if wanted is None and len(devices) != 1:
+            error = DeviceChoiceError(self.url, sorted(devices), refused=refused)
+            if refused and not devices:
+                self._refused_devices = True
+                self._set_status(LinkState.FAILED, error.message)
+            raise error
+        name = wanted if wanted is not None else next(iter(devices))
+        if self._refused_devices:  # a device to watch after all
+            self._refused_devices = False
+            self._set_status(LinkState.CONNECTED)
         return name, devices[name]
 
 
-def timed_out(path: str, timeout: float) -> FileResult:
+def timed_out(path: str, timeout: float, file_type: str | None = None) -> FileResult:
+    """A read still blocked after `timeout`; `file_type` ("a FIFO"...) when the file is not a
+    regular file, as debugfs files are: then that, not the driver, is why it blocks."""
+    if file_type is not None:
+        why = f"{path} is {file_type}, not a regular file as debugfs files are"
+    else:
+        why = "the driver may hold its state mutex"
     return FileResult(
         path,
         error=ReadError(
-            ReadErrorKind.TIMED_OUT,
-            f"the read did not return within {timeout:g} s (the driver may hold its state mutex)",
+            ReadErrorKind.TIMED_OUT, f"the read did not return within {timeout:g} s ({why})"
         ),
     )
 
@@ -217,6 +310,7 @@ async def read_result(path: str, reading: Awaitable[bytes], seconds: float) -> F
 
 
 def listing_error(root: str, exc: OSError, hint: str = "") -> HostError:
-    """Why the device directory could not be listed, as a HostError."""
+    """Why the device directory (or a directory below it) could not be listed, as a HostError."""
     kind = ReadError.from_errno(exc.errno or errno.EIO).kind
-    return HostError(kind, f"{root}: {exc.strerror}{hint}")
+    where = exc.filename if isinstance(exc.filename, str) else root
+    return HostError(kind, f"{where}: {exc.strerror or exc}{hint}")

@@ -30,15 +30,44 @@ class HostKeyProblem:
             )
         return (
             f"unknown host key for {where}: {self.fingerprint} is not in {self.known_hosts}. "
-            "Check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and accept "
+            f"Check it on the host (ssh-keygen -lf {self.host_key_file}) and accept "
             f"it with --accept-host-key {self.fingerprint}"
         )
+
+    @property
+    def algorithm(self) -> str:
+        """The key's type as known_hosts writes it: ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256..."""
+        words = self.key_line.split()
+        return words[1] if len(words) > 1 else ""
+
+    @property
+    def host_key_file(self) -> str:
+        """Where sshd keeps the public key of this type (OpenSSH's default names)."""
+        return host_key_file(self.algorithm)
 
 
 class HostKeyError(HostError):
     def __init__(self, problem: HostKeyProblem) -> None:
         super().__init__(ReadErrorKind.PERMISSION_DENIED, problem.describe())
         self.problem = problem
+
+
+# OpenSSH's HostKey defaults: /etc/ssh/ssh_host_<name>_key(.pub), by key algorithm.
+_HOST_KEY_NAMES = {
+    "ssh-ed25519": "ed25519",
+    "ssh-rsa": "rsa",
+    "ssh-dss": "dsa",
+}
+
+
+def host_key_file(algorithm: str) -> str:
+    """The public host key file sshd uses by default for keys of `algorithm`."""
+    name = _HOST_KEY_NAMES.get(algorithm)
+    if name is None and algorithm.startswith("ecdsa-sha2-"):
+        name = "ecdsa"
+    if name is None:
+        return "/etc/ssh/ssh_host_*_key.pub"
+    return f"/etc/ssh/ssh_host_{name}_key.pub"
 
 
 def host_pattern(host: str, port: int) -> str:

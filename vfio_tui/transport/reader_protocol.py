@@ -9,10 +9,18 @@ them. Paths are validated before they are sent anyway.
 Answers are lines that start with RS + "VTUI", tagged with the request id, so
 noise from rc files and late answers from abandoned reads are ignored. File
 content travels as base64 (binary-safe); a failed read carries the host's own
-error text. Each read runs in the background under a watchdog: a read that
-blocks in the kernel (a driver holding its state mutex) is reported as timed
-out, and the next file is read. The simulator's SSH server speaks the same
-protocol from Python (sim/sshserver.py).
+error text. Each file is read in the background under its own watchdog (the
+deadline is per file, not per request): a read that blocks in the kernel (a
+driver holding its state mutex) is reported as timed out (T, naming the file's
+type when it is not a regular file, e.g. a FIFO), and the next file is read.
+A read still blocked from an earlier request is not started again: the file is
+reported as timed out at once, so a stuck file costs one `head`, not one per
+poll. When its stdin closes (the app quit or the link dropped) or it gets
+HUP/TERM, the reader ends everything it started, including reads still blocked,
+so nothing of it stays on the host. Listing reports a directory it may not read
+(E), rather than showing it empty, and lists every non-directory entry (a FIFO
+too). The simulator's SSH server speaks the same protocol from Python
+(sim/sshserver.py).
 """
 
 from __future__ import annotations
@@ -29,12 +37,15 @@ PROTOCOL_VERSION = 1
 MARK = b"\x1eVTUI "
 
 # The whole reader. It must stay POSIX sh (dash, bash, busybox ash) and use only
-# coreutils that every Linux server has: head, base64, ls, sleep.
+# coreutils that every Linux server has: head, base64, ls, sleep. `fin` finds what the
+# reader started through /proc (Linux: debugfs hosts are) and ends it; not `kill 0`,
+# whose process group may hold more than the reader's own processes.
 SCRIPT = r"""set -f
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
 fired=
 dog=
+stuck=
 trap 'fired=1' USR1
 rec() { printf '\036VTUI %s\n' "$*"; }
 b64() { printf %s "$1" | base64 -w0; }
@@ -49,31 +60,68 @@ disarm() {
   [ -n "$dog" ] && kill "$dog" 2>/dev/null
   dog=
 }
+busy() {
+  for w in $stuck; do
+    if [ "${w#*=}" = "$1" ] && kill -0 "${w%%=*}" 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
+prune() {
+  left=
+  for w in $stuck; do kill -0 "${w%%=*}" 2>/dev/null && left="$left $w"; done
+  stuck=$left
+}
+odd() {
+  if [ -p "$1" ]; then echo " fifo"
+  elif [ -c "$1" ]; then echo " char-device"
+  elif [ -b "$1" ]; then echo " block-device"
+  elif [ -S "$1" ]; then echo " socket"
+  fi
+}
 do_read() {
   id=$1 t=$2 m=$3
   shift 3
   i=0
-  arm "$t"
+  prune
   for p do
     i=$((i+1))
-    if [ -n "$fired" ]; then disarm; arm "$t"; fi
+    ty=
+    [ -f "$p" ] || [ ! -e "$p" ] || ty=$(odd "$p")
+    if busy "$p"; then rec "$id T $i$ty"; continue; fi
+    arm "$t"
     ( r=$( { head -c "$m" -- "$p" | base64 -w0; } 2>&1 ); rec "$id F $i $r" ) &
     job=$!
     wait "$job" 2>/dev/null
-    if [ -n "$fired" ] && kill -0 "$job" 2>/dev/null; then rec "$id T $i"; fi
+    if [ -n "$fired" ] && kill -0 "$job" 2>/dev/null; then
+      rec "$id T $i$ty"
+      stuck="$stuck $job=$p"
+    fi
+    disarm
   done
-  disarm
+}
+seen() {
+  [ -r "$1" ] && [ -x "$1" ] && return 0
+  e=$(ls -- "$1" 2>&1 >/dev/null) && return 0
+  rec "$id E $(b64 "$e")"
+  return 1
 }
 do_list() {
   id=$1 root=$2
   if e=$(ls -d -- "$root/vfio" 2>&1 >/dev/null); then
     set +f
     for d in "$root"/vfio/*; do
+      [ -d "$d" ] || continue
+      [ -x "$d" ] || seen "$d" || break
       [ -d "$d/migration" ] || continue
+      seen "$d/migration" || break
       n=$(b64 "${d##*/}")
       rec "$id D $n"
       for f in "$d"/migration/* "$d"/migration/*/*; do
-        if [ -f "$f" ]; then rec "$id P $n $(b64 "${f#"$d"/migration/}")"; fi
+        if [ -d "$f" ]; then
+          seen "$f" || break 2
+        elif [ -e "$f" ] || [ -L "$f" ]; then
+          rec "$id P $n $(b64 "${f#"$d"/migration/}")"
+        fi
       done
     done
     set -f
@@ -81,6 +129,26 @@ do_list() {
     rec "$id E $(b64 "$e")"
   fi
 }
+fin() {
+  trap '' HUP PIPE TERM USR1
+  disarm
+  set +f
+  ours=" $$ "
+  more=1
+  while [ -n "$more" ]; do
+    more=
+    for f in /proc/[0-9]*/stat; do
+      { read -r l < "$f"; } 2>/dev/null || continue
+      pid=${l%% *}
+      case $ours in *" $pid "*) continue ;; esac
+      set -- ${l##*) }
+      case $ours in *" $2 "*) ours="$ours$pid " more=1 ;; esac
+    done
+  done
+  for pid in $ours; do [ "$pid" = $$ ] || kill -TERM "$pid" 2>/dev/null; done
+  exit 0
+}
+trap fin HUP PIPE TERM
 rec READY 1
 while IFS=' ' read -r id op rest; do
   case $op in
@@ -90,6 +158,7 @@ while IFS=' ' read -r id op rest; do
   esac
   rec "$id END"
 done
+fin
 """
 
 _SAFE_WORD = re.compile(r"[A-Za-z0-9/:._+-]+")
@@ -126,20 +195,55 @@ class Record:
     fields: tuple[bytes, ...]
 
 
+# How many fields each record type carries (at least, at most); F's last field is the
+# content or the error text, which may hold spaces.
+_FIELDS = {
+    "F": (1, None),  # index [base64 | error text]
+    "T": (1, 2),  # index [what the file is, when not a regular file]
+    "D": (1, 1),  # base64(device)
+    "P": (2, 2),  # base64(device) base64(path under migration/)
+    "E": (0, 1),  # [base64(error text)]
+    "END": (0, 0),
+}
+_MAX_NUMBER = 18  # digits: request ids and file indexes are small
+
+# Non-regular files the reader names in a T record, and how a person calls them.
+FILE_TYPES = {
+    b"fifo": "a FIFO",
+    b"char-device": "a character device",
+    b"block-device": "a block device",
+    b"socket": "a socket",
+}
+
+
+def _number(value: bytes) -> int | None:
+    return int(value) if value.isdigit() and len(value) <= _MAX_NUMBER else None
+
+
 def parse_record(line: bytes) -> Record | None:
-    """One answer line; None for a line that is not ours (rc-file noise)."""
+    """One answer line; None for a line that is not ours (rc-file noise). ProtocolError for
+    a line that is framed as ours but is not a well-formed record."""
     start = line.find(MARK)
     if start < 0:
         return None
     parts = line[start + len(MARK) :].rstrip(b"\n").split(b" ")
     if parts[0] == b"READY":
         return Record(None, "READY", tuple(parts[1:]))
-    if len(parts) < 2 or not parts[0].isdigit():
+    request = _number(parts[0])
+    if len(parts) < 2 or request is None:
         raise ProtocolError(f"not a reader record: {line[:80]!r}")
     kind = parts[1].decode("ascii", "replace")
-    if kind not in ("F", "T", "D", "P", "E", "END"):
-        raise ProtocolError(f"unknown record type {kind!r}")
-    return Record(int(parts[0]), kind, tuple(parts[2:]))
+    if kind not in _FIELDS:
+        raise ProtocolError(f"unknown record type {kind[:20]!r}")
+    fields = tuple(parts[2:])
+    least, most = _FIELDS[kind]
+    if len(fields) < least or (most is not None and len(fields) > most):
+        raise ProtocolError(f"{kind} record with {len(fields)} fields: {line[:80]!r}")
+    if kind in ("F", "T") and _number(fields[0]) is None:
+        raise ProtocolError(f"{kind} record without a file index: {line[:80]!r}")
+    if kind == "T" and len(fields) == 2 and fields[1] not in FILE_TYPES:
+        raise ProtocolError(f"T record naming an unknown file type: {line[:80]!r}")
+    return Record(request, kind, fields)
 
 
 def decode_b64(value: bytes) -> str:
@@ -157,15 +261,17 @@ class FileAnswer:
     message: str | None = None  # the host's error text when the read failed
     errno: int | None = None
     timed_out: bool = False
+    file_type: str | None = None  # "a FIFO"... when a blocked file is not a regular file
 
 
 def file_answer(record: Record) -> tuple[int, FileAnswer]:
     """(index, outcome) from an F or T record."""
-    if not record.fields or not record.fields[0].isdigit():
+    index = _number(record.fields[0]) if record.fields else None
+    if record.kind not in ("F", "T") or index is None:
         raise ProtocolError("file record without an index")
-    index = int(record.fields[0])
     if record.kind == "T":
-        return index, FileAnswer(timed_out=True)
+        shown = FILE_TYPES.get(record.fields[1]) if len(record.fields) > 1 else None
+        return index, FileAnswer(timed_out=True, file_type=shown)
     payload = b" ".join(record.fields[1:])
     if _BASE64.fullmatch(payload):
         try:
@@ -174,6 +280,34 @@ def file_answer(record: Record) -> tuple[int, FileAnswer]:
             pass  # not base64 after all: an error text that happens to look like it
     message = payload.decode("utf-8", "replace").strip()
     return index, FileAnswer(message=message, errno=errno_from_message(message))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list request's answer: the devices and their files, or the host's error text."""
+
+    devices: dict[str, list[str]]
+    error: str | None = None
+
+
+def device_listing(records: Sequence[Record]) -> Listing:
+    """The devices (D) and files (P) of a list answer, or its error (E). ProtocolError if
+    a record is not what a list answer holds."""
+    devices: dict[str, list[str]] = {}
+    for record in records:
+        if record.kind == "E":
+            message = decode_b64(record.fields[0]) if record.fields else ""
+            return Listing(devices, message or "listing failed")
+        if record.kind == "D":
+            devices.setdefault(decode_b64(record.fields[0]), [])
+        elif record.kind == "P":
+            name = decode_b64(record.fields[0])
+            if name not in devices:
+                raise ProtocolError("a file record before its device record")
+            devices[name].append(decode_b64(record.fields[1]))
+        else:
+            raise ProtocolError(f"{record.kind} record in a device listing")
+    return Listing({name: sorted(files) for name, files in devices.items()})
 
 
 def errno_from_message(message: str) -> int | None:

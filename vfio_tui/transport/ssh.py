@@ -3,9 +3,11 @@
 OpenSSH's client configuration (~/.ssh/config: User, Port, IdentityFile,
 ProxyJump), the SSH agent and known_hosts work as with `ssh`. Host keys are
 verified; an unknown or changed key is refused with its SHA256 fingerprint
-and is accepted only when asked for by that fingerprint. A dropped link is
-reconnected with backoff; meanwhile every read reports the host unreachable
-and the status says when the next attempt is.
+and is accepted only when asked for by that fingerprint. A dropped link, or
+any failure that can pass (a slow shell start, a reader that died or garbled
+its answer), is retried with backoff; meanwhile every read reports the host
+unreachable and the status says when the next attempt is. What only a person
+can fix (host key, login, sudo rule) is not retried until retry_now().
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import asyncssh
 
@@ -37,13 +40,15 @@ from vfio_tui.transport.reader_protocol import (
     FileAnswer,
     ProtocolError,
     Record,
-    decode_b64,
+    device_listing,
     errno_from_message,
     file_answer,
     list_request,
     parse_record,
     read_request,
 )
+
+T = TypeVar("T")
 
 READY_TIMEOUT = 15.0  # slow rc files on the remote side get this long
 BACKOFF_START = 1.0
@@ -100,7 +105,10 @@ class _Reader:
 
     async def wait_ready(self) -> None:
         while True:
-            record = parse_record(await self.line())
+            try:
+                record = parse_record(await self.line())
+            except ProtocolError:
+                continue  # before READY nothing is ours: rc-file noise that looks like it
             if record is not None and record.kind == "READY":
                 return
 
@@ -161,8 +169,9 @@ class SshTransport(HostTransport):
         return asyncssh.read_known_hosts(files) if files else asyncssh.import_known_hosts("")
 
     async def connect(self) -> None:
+        """Connect now, unless backing off (HostError says until when) or failed for good."""
         async with self._lock:
-            await self._connect_locked()
+            await self._ensure()
 
     async def _connect_locked(self) -> None:
         if self._reader is not None:
@@ -201,9 +210,12 @@ class SshTransport(HostTransport):
         self._username = str(conn.get_extra_info("username") or self.url.user or "")
         try:
             self._reader = await self._start_reader(conn)
-        except HostError as exc:
+        except _NeedsPerson as exc:
             conn.close()
             raise self._fail(exc) from None
+        except HostError as exc:  # a slow or dying shell start can pass: try again later
+            conn.close()
+            raise self._retry_later(exc.message) from None
         except (OSError, asyncssh.Error, EOFError, ProtocolError, TimeoutError) as exc:
             conn.close()
             raise self._retry_later(f"the remote reader did not start: {_reason(exc)}") from None
@@ -211,7 +223,7 @@ class SshTransport(HostTransport):
         self._backoff = BACKOFF_START
         self._failure = None
         self.host_key_problem = None
-        self._set_status(LinkState.CONNECTED)
+        self._set_connected()
 
     def _host_key_problem(self, client: _Client) -> HostKeyProblem:
         assert client.offered is not None, "host key refused before it was offered"
@@ -238,7 +250,7 @@ class SshTransport(HostTransport):
             # The shell (or sudo) exited before it could run the reader: say why.
             await process.wait_closed()
             stderr = (await process.stderr.read()).decode("utf-8", "replace").strip()
-            raise HostError(ReadErrorKind.PERMISSION_DENIED, self._explain_start(stderr)) from None
+            raise self._explain_start(stderr) from None
         except TimeoutError:
             process.close()
             raise HostError(
@@ -248,26 +260,33 @@ class SshTransport(HostTransport):
             ) from None
         return reader
 
-    def _explain_start(self, stderr: str) -> str:
+    def _explain_start(self, stderr: str) -> HostError:
+        """Why the shell exited before the reader ran: a sudo rule to fix, or something that
+        may pass (a shell killed while starting, a host shutting down)."""
         host = self.url.label
         user = self._username or "the SSH user"
         low = stderr.lower()
         if "password is required" in low:
-            return (
+            return _NeedsPerson(
                 f"sudo -n on {host} needs a password for {user}. Add a NOPASSWD rule with "
                 f"visudo, e.g. `{user} ALL=(root) NOPASSWD: /bin/sh -s, /usr/bin/sh -s`, "
                 "or connect as root"
             )
         if "not in the sudoers" in low or "not allowed to execute" in low:
-            return (
+            return _NeedsPerson(
                 f"{user} may not run `sh -s` with sudo on {host}. Add a rule with visudo, e.g. "
                 f"`{user} ALL=(root) NOPASSWD: /bin/sh -s, /usr/bin/sh -s`"
             )
         if "must have a tty" in low:
-            return f"sudo on {host} requires a tty: add `Defaults:{user} !requiretty` with visudo"
+            return _NeedsPerson(
+                f"sudo on {host} requires a tty: add `Defaults:{user} !requiretty` with visudo"
+            )
         if "sudo" in low and ("not found" in low or "no such file" in low):
-            return f"sudo is not installed on {host}: connect as root instead"
-        return f"the remote reader on {host} did not start: {stderr or 'it exited at once'}"
+            return _NeedsPerson(f"sudo is not installed on {host}: connect as root instead")
+        return HostError(
+            ReadErrorKind.HOST_UNREACHABLE,
+            f"the remote reader on {host} did not start: {stderr or 'it exited at once'}",
+        )
 
     def _fail(self, error: HostError) -> HostError:
         """A failure only a person can fix: no automatic retries."""
@@ -338,12 +357,15 @@ class SshTransport(HostTransport):
 
     # --- requests -----------------------------------------------------------------------
 
-    async def _exchange(self, make: Callable[[int], bytes], budget: float) -> list[Record]:
-        """One request over the reader (connecting first if need be). Raises HostError."""
+    async def _exchange(
+        self, make: Callable[[int], bytes], budget: float, decode: Callable[[list[Record]], T]
+    ) -> T:
+        """One request over the reader (connecting first if need be), its answer decoded.
+        Raises HostError; a garbled answer drops the reader, as the framing may be lost."""
         reader = await self._ensure()
         try:
             async with asyncio.timeout(budget):
-                return await reader.request(make)
+                return decode(await reader.request(make))
         except TimeoutError:
             raise self._drop(
                 f"the remote reader gave no answer within {budget:g} s; starting a new one"
@@ -356,47 +378,44 @@ class SshTransport(HostTransport):
 
     async def list_devices(self) -> dict[str, list[str]]:
         async with self._lock:
-            records = await self._exchange(
-                lambda rid: list_request(rid, self.url.root), self.options.connect_timeout
+            listing = await self._exchange(
+                lambda rid: list_request(rid, self.url.root),
+                self.options.connect_timeout,
+                device_listing,
             )
-        devices: dict[str, list[str]] = {}
-        for record in records:
-            if record.kind == "E":
-                message = decode_b64(record.fields[0]) if record.fields else "listing failed"
-                raise _listing_error(message, self.options.sudo)
-            if record.kind == "D":
-                devices[decode_b64(record.fields[0])] = []
-            elif record.kind == "P":
-                devices.setdefault(decode_b64(record.fields[0]), []).append(
-                    decode_b64(record.fields[1])
-                )
-        return {name: sorted(files) for name, files in devices.items()}
+        if listing.error is not None:
+            raise _listing_error(listing.error, self.options.sudo)
+        return listing.devices
 
     async def _read(self, device: str, paths: Sequence[str]) -> dict[str, FileResult]:
         base = f"{self.url.device_root}/{device}/migration"
         full = [f"{base}/{path}" for path in paths]
         per_file = self.options.read_timeout
         budget = per_file * len(paths) + self.options.connect_timeout
-        async with self._lock:
-            try:
-                records = await self._exchange(
-                    lambda rid: read_request(rid, per_file, MAX_FILE_BYTES + 1, full), budget
-                )
-            except HostError as exc:
-                return {path: FileResult(path, error=exc.as_read_error()) for path in paths}
-        results: dict[str, FileResult] = {}
-        try:
+
+        def decode(records: list[Record]) -> dict[str, FileResult]:
+            results: dict[str, FileResult] = {}
             for record in records:
                 if record.kind not in ("F", "T"):
-                    continue
+                    raise ProtocolError(f"{record.kind} record in an answer to a read")
                 index, answer = file_answer(record)
                 if not 1 <= index <= len(paths):
                     raise ProtocolError(f"answer for file {index} of {len(paths)}")
                 path = paths[index - 1]
+                if answer.timed_out and path in results:
+                    continue  # the read ended just as its watchdog fired: keep what it read
                 results[path] = _result(path, answer, per_file)
-        except ProtocolError as exc:
-            error = ReadError(ReadErrorKind.MALFORMED, f"garbled answer: {exc}")
-            return {path: FileResult(path, error=error) for path in paths}
+            return results
+
+        async with self._lock:
+            try:
+                results = await self._exchange(
+                    lambda rid: read_request(rid, per_file, MAX_FILE_BYTES + 1, full),
+                    budget,
+                    decode,
+                )
+            except HostError as exc:
+                return {path: FileResult(path, error=exc.as_read_error()) for path in paths}
         for path in paths:
             if path not in results:
                 error = ReadError(ReadErrorKind.MALFORMED, "the remote reader gave no answer")
@@ -412,9 +431,16 @@ class SshTransport(HostTransport):
         await self._conn.run(command, check=True)
 
 
+class _NeedsPerson(HostError):
+    """The reader cannot start until a person changes the host (a sudo rule, say)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ReadErrorKind.PERMISSION_DENIED, message)
+
+
 def _result(path: str, answer: FileAnswer, timeout: float) -> FileResult:
     if answer.timed_out:
-        return timed_out(path, timeout)
+        return timed_out(path, timeout, answer.file_type)
     if answer.data is not None:
         return data_result(path, answer.data)
     message = answer.message or "the read failed"

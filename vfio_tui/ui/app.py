@@ -10,34 +10,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
+import textwrap
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import RichLog, Static
 
 from vfio_tui.model.hosturl import HostUrl, Scheme
+from vfio_tui.model.layout import FileKind
+from vfio_tui.model.untrusted import printable
 from vfio_tui.transport.base import (
     DeviceChoiceError,
     HostError,
     HostStatus,
+    SimNote,
     TransportOptions,
 )
 from vfio_tui.transport.hostkeys import HostKeyError
 from vfio_tui.ui.messages import ActionDone, Attached, LinkChanged, LogLine, Narration, Polled
 from vfio_tui.ui.screens.dialogs import HostKeyScreen, PickerScreen
+from vfio_tui.ui.widgets.footer import FittingFooter
 from vfio_tui.ui.widgets.pane import DevicePane
 
 if TYPE_CHECKING:  # these load on first use, after the first paint
-    from sim.migration import MigrationEvent
-    from sim.scenarios import Scenario
     from vfio_tui.services.captures import Capture
     from vfio_tui.services.session import Action, Session
     from vfio_tui.transport.hosts import SimWorld
@@ -55,8 +60,12 @@ MAIN_SCREEN_ACTIONS = DEVICE_ACTIONS | {
     "interval",
     "pick_fault",
     "focus_pane",
+    "grow_bottom",
 }
+# tab goes round these, in this order; the timeline and log scroll with the arrows.
+FOCUS_ORDER = ("#source", "#destination", "#timeline", "#log")
 RETRY_ATTACH = 2.0
+MARKS = "⚠✗"  # before a key's name: touches the device; refused (read-only)
 
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -74,29 +83,42 @@ def while_shown(handler: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _log_entry(line: str, width: int) -> Text:
+    """One log entry, its continuation lines indented: the top of the log never shows
+    the end of a wrapped entry as if it were an entry of its own."""
+    if width < 20:
+        return Text(line)  # not laid out yet: the log wraps it
+    rows = textwrap.wrap(line, width, subsequent_indent="    ", break_on_hyphens=False)
+    return Text("\n".join(rows))
+
+
 class VfioTuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "vfio-tui"
     ENABLE_COMMAND_PALETTE = True
 
+    # In footer order: at 80 columns the footer is cut on the right, so what matters
+    # most comes first (help lists every key, the palette runs every action).
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="help", key_display="?"),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+p", "command_palette", "Palette", id="palette", priority=True),
         Binding("s", "save", "⚠Save", id="save"),
         Binding("S", "save_both", "⚠Save both", id="save-both"),
         Binding("i", "io_test", "⚠IO test", id="io-test"),
-        Binding("d", "diff", "Diff", id="diff"),
-        Binding("k", "keep", "Keep", id="keep"),
         Binding("m", "migrate", "⚠Migrate", id="migrate"),
         Binding("f", "pick_fault", "Fault", id="pick-fault"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("d", "diff", "Diff", id="diff"),
+        Binding("k", "keep", "Keep", id="keep"),
         Binding("p", "pause", "Pause", id="pause"),
         Binding("r", "poll_now", "Poll now", id="poll-now"),
-        Binding("plus", "interval(1)", "Slower", id="interval-longer"),
-        Binding("minus", "interval(-1)", "Faster", id="interval-shorter"),
-        Binding("tab", "focus_pane(1)", "Next pane", id="next-pane", priority=True),
+        Binding("plus", "interval(1)", "Slower", id="interval-longer", key_display="+"),
+        Binding("minus", "interval(-1)", "Faster", id="interval-shorter", key_display="-"),
+        Binding("tab", "focus_pane(1)", "Next panel", id="next-pane", priority=True, show=False),
         Binding(
-            "shift+tab", "focus_pane(-1)", "Prev pane", id="prev-pane", priority=True, show=False
+            "shift+tab", "focus_pane(-1)", "Prev panel", id="prev-pane", priority=True, show=False
         ),
+        Binding("z", "grow_bottom", "Bigger log", id="grow-log"),
     ]
 
     def __init__(
@@ -109,7 +131,7 @@ class VfioTuiApp(App[int]):
         capture_dir: Path | None = None,
         read_only: bool = False,
         interval: float = 0.5,
-        scenario: Scenario | None = None,
+        scenario: str | None = None,
         keymap: dict[str, str] | None = None,
         theme: str | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -123,17 +145,29 @@ class VfioTuiApp(App[int]):
         self.wallclock = wallclock
         self.started = clock()
         self._session_args = (options, world, capture_dir)
-        self._early_log: list[str] = []
+        self._early_log: list[str] | None = []  # None once the log is laid out
         self.interval = interval
         self.paused = False
         self._capture_failures_reported = 0
         self._capture_problem_reported: str | None = None
-        self.fault = scenario.name if scenario else "clean"  # for the next migration
+        self.fault = scenario or "clean"  # the simulator's fault for the next migration
         self._wake = {side: asyncio.Event() for side in SIDES}
         self._resume = asyncio.Event()
         self._resume.set()
+        # One question at a time: a second host's key dialog waits for the first
+        # answer instead of covering it while the person reads it.
+        self._asking = asyncio.Lock()
+        self._last_side = "source"
         if keymap:
             self.set_keymap(keymap)
+        if read_only:  # the footer says it in text, not by colour alone: ✗Save
+            for key, bindings in self._bindings.key_to_bindings.items():
+                self._bindings.key_to_bindings[key] = [
+                    dataclasses.replace(b, description=f"✗{b.description.lstrip(MARKS)}")
+                    if b.action.split("(")[0] in DEVICE_ACTIONS
+                    else b
+                    for b in bindings
+                ]
         if theme:
             self.theme = theme
 
@@ -178,19 +212,16 @@ class VfioTuiApp(App[int]):
             log = RichLog(id="log", wrap=True, markup=False, max_lines=2000, min_width=20)
             log.border_title = "log"
             yield log
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True, show_command_palette=False)  # ^p is in BINDINGS
 
     def on_mount(self) -> None:
         if self.read_only:
             self.screen.add_class("-readonly")
         for side in SIDES:
-            url = self.urls[side]
-            self.pane(side).set_identity(url.label, url.device, None)
+            self.pane(side).set_identity(self.host_label(side), self.urls[side].device, None)
             self.call_after_refresh(self._start_watching, side)  # first paint, then polls
         self.pane("source").focus()
-        log = self._main.query_one("#log", RichLog)
-        for line in self._early_log:
-            log.write(line)
+        self.call_after_refresh(self._flush_early_log)
         self.set_interval(1.0, self._tick)
         self._update_topbar()
         if self.read_only:
@@ -215,6 +246,12 @@ class VfioTuiApp(App[int]):
         # The main screen's widgets, whichever screen is on top (help, diff, a dialog).
         return self._main.query_one(f"#{side}", DevicePane)
 
+    def host_label(self, side: str) -> str:
+        """The host as headers show it: with its port when one is given (two SSH
+        servers on one address differ only by it)."""
+        url = self.urls[side]
+        return f"{url.label}:{url.port}" if url.port else url.label
+
     @property
     def _main(self) -> Screen[object]:
         return self.screen_stack[0]
@@ -222,7 +259,7 @@ class VfioTuiApp(App[int]):
     def _update_topbar(self) -> None:
         parts = [
             "vfio-tui",
-            f"{self.urls['source'].label} → {self.urls['destination'].label}",
+            f"{self.host_label('source')} → {self.host_label('destination')}",
             f"poll {self.interval:g} s",
         ]
         if self.paused:
@@ -231,7 +268,7 @@ class VfioTuiApp(App[int]):
             parts.append("READ-ONLY")
         if self.simulated:
             parts.append(f"next fault: {self.fault}")
-        self._main.query_one("#topbar", Static).update(" │ ".join(parts))
+        self._main.query_one("#topbar", Static).update(Text(printable(" │ ".join(parts))))
 
     @while_shown
     def _tick(self) -> None:
@@ -245,14 +282,24 @@ class VfioTuiApp(App[int]):
         stamp = time.strftime("%H:%M:%S", time.localtime(self.wallclock()))
         clock = self.clock() - self.started
         who = f"[{side}] " if side else ""
-        line = f"{stamp} +{clock:.2f}s {who}{text}"
+        # Messages carry host text (names, errors, stderr): escaped here, where shown.
+        line = f"{stamp} +{clock:.2f}s {who}{printable(text)}"
         logs = (
             list(self.screen_stack[0].query("#log").results(RichLog)) if self.screen_stack else []
         )
-        if not logs:
-            self._early_log.append(line)  # before the screen exists: shown at mount
+        if self._early_log is not None or not logs:
+            # before the log is laid out: written once its width is known, in order
+            if self._early_log is not None:
+                self._early_log.append(line)
+            return
         for log in logs:
-            log.write(line)
+            log.write(_log_entry(line, log.scrollable_content_region.width))
+
+    def _flush_early_log(self) -> None:
+        lines, self._early_log = self._early_log or [], None
+        log = self._main.query_one("#log", RichLog)
+        for line in lines:
+            log.write(_log_entry(line, log.scrollable_content_region.width))
 
     @while_shown
     def on_log_line(self, message: LogLine) -> None:
@@ -266,7 +313,12 @@ class VfioTuiApp(App[int]):
         self.post_message(Attached(side))
         while True:
             await self._resume.wait()
-            outcome = await self.session.poll(side)
+            try:
+                outcome = await self.session.poll(side)
+            except Exception as exc:  # a bug below must not leave a silently dead pane
+                self.post_message(LogLine(f"ERROR polling failed: {exc!r}; retrying", side))
+                await asyncio.sleep(RETRY_ATTACH)
+                continue
             self.post_message(Polled(side, outcome))
             wake = self._wake[side]
             wake.clear()
@@ -281,7 +333,8 @@ class VfioTuiApp(App[int]):
                 await self.session.attach(side, device)
                 return
             except HostKeyError as exc:
-                answer = await self.push_screen_wait(HostKeyScreen(side, exc.problem))
+                async with self._asking:
+                    answer = await self.push_screen_wait(HostKeyScreen(side, exc.problem))
                 if answer == "quit":
                     self.exit(1, return_code=1)
                     return
@@ -295,11 +348,15 @@ class VfioTuiApp(App[int]):
                     self.post_message(LogLine(exc.message, side))
                     await asyncio.sleep(RETRY_ATTACH * 5)
                     continue
-                url = self.session.sides[side].url
                 choices = [(d, d) for d in exc.devices]
-                picked = await self.push_screen_wait(
-                    PickerScreen(f"{side}: pick a device on {url.label}", choices, exc.message)
-                )
+                async with self._asking:
+                    picked = await self.push_screen_wait(
+                        PickerScreen(
+                            f"{side}: pick a device on {self.host_label(side)}",
+                            choices,
+                            exc.message,
+                        )
+                    )
                 if picked is None:
                     self.exit(1, return_code=1)
                     return
@@ -311,7 +368,9 @@ class VfioTuiApp(App[int]):
     @while_shown
     def on_attached(self, message: Attached) -> None:
         side = self.session.sides[message.side]
-        self.pane(message.side).set_identity(side.url.label, side.device, side.layout)
+        self.pane(message.side).set_identity(
+            self.host_label(message.side), side.device, side.layout
+        )
         self.log_line(f"watching {side.device} ({side.layout.short})", message.side)
 
     @while_shown
@@ -324,13 +383,16 @@ class VfioTuiApp(App[int]):
     def on_polled(self, message: Polled) -> None:
         outcome = message.outcome
         pane = self.pane(message.side)
+        if outcome.layout is not None:  # the device's files were listed anew
+            side = self.session.sides[message.side]
+            pane.set_identity(side.url.label, side.device, outcome.layout)
         pane.show_snapshot(outcome.snapshot, self.session.timeline.last_readable(message.side))
         pane.tick(self.wallclock(), self.interval)
         if outcome.event is not None:
             event = outcome.event
             who = "src" if event.side == "source" else "      dst"
             self._main.query_one("#timeline", RichLog).write(
-                f"{event.at:8.2f}s {who} {event.state}"
+                Text(f"{event.at:8.2f}s {who} {printable(event.state)}")
             )
             if event.previous is not None:
                 self.log_line(f"state {event.previous} -> {event.state}", message.side)
@@ -348,7 +410,8 @@ class VfioTuiApp(App[int]):
         if always or self.session.capture_problem != self._capture_problem_reported:
             self._capture_problem_reported = self.session.capture_problem
             self.log_line(f"ERROR {self.session.capture_problem}")
-            self.notify(str(self.session.capture_problem), severity="error", timeout=10)
+            problem = printable(str(self.session.capture_problem))
+            self.notify(problem, severity="error", timeout=10, markup=False)
         return True
 
     # --- actions ----------------------------------------------------------------------
@@ -370,20 +433,32 @@ class VfioTuiApp(App[int]):
             and not binding.enabled
             and binding.binding.action in (DEVICE_ACTIONS)
         ):
-            message = f"read-only mode: {binding.binding.description.lstrip('⚠')} refused"
-            self.notify(message, severity="warning")
+            message = f"read-only mode: {binding.binding.description.lstrip(MARKS)} refused"
+            self.notify(message, severity="warning", markup=False)
             self.log_line(message)
             event.stop()
 
     def _focused_side(self) -> str:
+        """The pane in focus, or the one last in focus (while the timeline or log is)."""
         focused = self.focused
         while focused is not None and not isinstance(focused, DevicePane):
             focused = focused.parent  # type: ignore[assignment]
-        return focused.side if isinstance(focused, DevicePane) else "source"
+        if isinstance(focused, DevicePane):
+            self._last_side = focused.side
+        return self._last_side
 
     def action_focus_pane(self, step: int) -> None:
-        current = SIDES.index(self._focused_side())
-        self.pane(SIDES[(current + step) % len(SIDES)]).focus()
+        widgets = [self._main.query_one(selector) for selector in FOCUS_ORDER]
+        focused = self.focused
+        while focused is not None and focused not in widgets:
+            focused = focused.parent  # type: ignore[assignment]
+        current = widgets.index(focused) if focused in widgets else 0
+        self._focused_side()
+        widgets[(current + step) % len(widgets)].focus()
+
+    def action_grow_bottom(self) -> None:
+        """The timeline and log: a few rows, or half the screen."""
+        self._main.toggle_class("-tall-bottom")
 
     def action_save(self) -> None:
         self._act(self._focused_side(), "save")
@@ -413,7 +488,7 @@ class VfioTuiApp(App[int]):
         if outcome.done:
             self.pane(outcome.side).show_action(outcome, kind)
         else:
-            self.notify(outcome.message, severity="warning")
+            self.notify(printable(outcome.message), severity="warning", markup=False)
         self.log_line(outcome.message, outcome.side)
         self._report_capture_failures()
 
@@ -428,12 +503,31 @@ class VfioTuiApp(App[int]):
         capture = self.session.keep(side, kind.path)
         if capture is None:
             if not self._report_capture_failures(always=True):
-                self.notify(f"nothing to keep: {kind.short} could not be read", severity="warning")
+                self.notify(self._nothing_to_keep(side, kind), severity="warning", markup=False)
             return
         self._log_kept(capture, side)
 
+    def _nothing_to_keep(self, side: str, kind: FileKind) -> str:
+        """Why `k` kept nothing: the file's error in words, and what the pane shows instead."""
+        from vfio_tui.model.explain import explain
+
+        snapshot = self.session.sides[side].snapshot
+        result = snapshot.files.get(kind.path) if snapshot else None
+        why = "not read yet"
+        if result is not None and result.error is not None:
+            error = result.error
+            name = error.errno_name or error.kind.value
+            why = f"{name}: {explain(kind, error) or printable(error.message)}"
+        message = f"nothing to keep: {kind.short} could not be read ({why})"
+        if self.pane(side).shows_saved_dev_data:
+            message += "; the dev_data shown was kept when it was saved"
+        return message
+
     def _log_kept(self, capture: Capture, side: str) -> None:
-        self.log_line(f"kept {capture.file} ({capture.size} bytes) as {capture.id}", side)
+        kind = FileKind.from_path(capture.file)
+        # A hex-dump file shows at most 144 of acc_vf_data's 176 bytes: say which these are.
+        what = "bytes of its dump" if kind is not None and kind.carries_data else "bytes"
+        self.log_line(f"kept {capture.file} ({capture.size} {what}) as {capture.id}", side)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -448,6 +542,7 @@ class VfioTuiApp(App[int]):
     def action_poll_now(self) -> None:
         if self.paused:
             self.action_pause()
+        self.session.retry_now()  # a host backing off or failed is tried again at once
         for wake in self._wake.values():
             wake.set()
 
@@ -462,23 +557,19 @@ class VfioTuiApp(App[int]):
         self.run_worker(self._migrate(), group="migrate", exclusive=True, exit_on_error=False)
 
     async def _migrate(self) -> None:
-        def narrate(event: MigrationEvent) -> None:
-            self.post_message(Narration(event))
+        def narrate(note: SimNote) -> None:
+            self.post_message(Narration(note))
 
-        from sim.scenarios import scenario
-
-        self.post_message(LogLine(await self.session.migrate(scenario(self.fault), narrate)))
+        self.post_message(LogLine(await self.session.migrate(self.fault, narrate)))
 
     @while_shown
     def on_narration(self, message: Narration) -> None:
-        event = message.event
-        self.log_line(f"sim {event.actor}: {event.text}")
+        note = message.note
+        self.log_line(f"sim {note.actor}: {note.text}")
 
     @work(group="pick-fault", exclusive=True)
     async def action_pick_fault(self) -> None:
-        from sim.scenarios import SCENARIOS
-
-        choices = [(name, f"{name}: {s.summary}") for name, s in SCENARIOS.items()]
+        choices = [(f.name, f"{f.name}: {f.summary}") for f in self.session.faults()]
         picked = await self.push_screen_wait(
             PickerScreen("Fault for the next migration (then press m)", choices)
         )
@@ -493,30 +584,49 @@ class VfioTuiApp(App[int]):
         self.push_screen(DiffScreen(self.session.captures))
 
     def action_help(self) -> None:
+        from vfio_tui.ui.screens.diff import DiffScreen
         from vfio_tui.ui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(list(self.key_table())))
+        faults = [(f.name, f.summary) for f in self.session.faults()]
+        diff_keys = [
+            (keys, f"diff screen: {description}", binding_id, False)
+            for keys, description, binding_id, _ in self.key_table(DiffScreen.BINDINGS)
+        ]
+        self.push_screen(HelpScreen(list(self.key_table()), faults, diff_keys))
 
-    def key_table(self) -> Iterable[tuple[str, str, str, bool]]:
-        for binding in self.BINDINGS:
+    def key_table(
+        self, bindings: Iterable[BindingType] | None = None
+    ) -> Iterable[tuple[str, str, str, bool]]:
+        """(keys as the footer names them, what they do, binding id, touches the device)."""
+        for binding in self.BINDINGS if bindings is None else bindings:
             assert isinstance(binding, Binding) and binding.id is not None
             keys = self._keymap.get(binding.id, binding.key)
             device = binding.action.split("(")[0] in DEVICE_ACTIONS
-            yield keys, binding.description.lstrip("⚠"), binding.id, device
+            yield self._key_names(keys), binding.description.lstrip("⚠"), binding.id, device
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every binding of the screen the palette was opened on."""
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
             name = binding.action.split("(")[0]
-            if not self.check_action(name, ()):
+            if name == "command_palette":
                 continue
-            label = binding.description.lstrip("⚠")
+            if name in MAIN_SCREEN_ACTIONS and screen is not self._main:
+                continue
+            if name in SIM_ONLY_ACTIONS and not self.simulated:
+                continue
+            keys = self._keymap.get(binding.id or "", binding.key)
+            refused = name in DEVICE_ACTIONS and self.read_only
             yield SystemCommand(
-                label,
-                f"key {binding.key} (id {binding.id})",
+                binding.description.lstrip("⚠") + (" (refused: read-only)" if refused else ""),
+                f"key {self._key_names(keys)} (id {binding.id})",
                 lambda action=binding.action: self.run_action(action),
             )
+
+    def _key_names(self, keys: str) -> str:
+        """Keys as the footer shows them: `?`, `+`, `^p`, not `question_mark`."""
+        return ", ".join(self.get_key_display(Binding(key, "")) for key in keys.split(","))
 
     async def action_quit(self) -> None:
         self.exit(0)  # on_unmount stops the workers and closes the session

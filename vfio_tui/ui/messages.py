@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from vfio_tui.transport.base import HostStatus
+from vfio_tui.transport.base import HostStatus, SimNote
 
 if TYPE_CHECKING:
-    from sim.migration import MigrationEvent
     from vfio_tui.services.session import ActionOutcome, PollOutcome
 
 
@@ -40,9 +39,11 @@ class ActionDone(Message):
 
 
 class Narration(Message):
-    def __init__(self, event: MigrationEvent) -> None:
+    """A line of the simulator's narration (for the log only, never for a verdict)."""
+
+    def __init__(self, note: SimNote) -> None:
         super().__init__()
-        self.event = event
+        self.note = note
 
 
 class LogLine(Message):

@@ -12,6 +12,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from vfio_tui.model.accdata import (
+    ACC_DUMP_SIZE,
+    ACC_VF_DATA_SIZE,
     MTTY_HEADER_FIELDS,
     QM_MATCH_SIZE,
     acc_data_size_words,
@@ -35,6 +37,7 @@ from vfio_tui.model.formats import (
 from vfio_tui.model.layout import FileKind
 from vfio_tui.model.snapshot import FileResult, ReadErrorKind
 from vfio_tui.model.states import MigrationState, vf_qm_state_words
+from vfio_tui.model.untrusted import printable
 
 S = MigrationState
 
@@ -73,37 +76,53 @@ def error_line(path: str, result: FileResult) -> Text:
     error = result.error
     name = error.errno_name or error.kind.value
     kind = FileKind.from_path(path)
-    text = Text(f"✗ {kind.short if kind else path}: ", style="bold")
+    text = Text(f"✗ {kind.short if kind else printable(path)}: ", style="bold")
     text.append(name, style="bold reverse" if error.kind is ReadErrorKind.TIMED_OUT else "bold")
     meaning = explain(kind, error)
-    text.append(f" — {meaning or error.message}")
+    text.append(f" — {meaning or printable(error.message)}")
     return text
+
+
+ATTR_LABEL_WIDTH = 20  # "migrate data length" and a space: the values line up
+
+
+def _attribute(label: str, value: object, words: str = "") -> Text:
+    text = Text(f"{label:<{ATTR_LABEL_WIDTH}}{value}")
+    if words:
+        text.append(f" = {words}")
+    return text
+
+
+def _vf_qm_state(dump: bytes | None) -> int | None:
+    """vf_qm_state (offset 0x18) of migration data, if the data reaches it."""
+    if dump is None or len(dump) < 0x1C:
+        return None
+    return int.from_bytes(dump[0x18:0x1C], "little")
 
 
 def attributes(kind: FileKind, parsed: ParsedFile) -> list[Text]:
     """The driver's attribute lines decoded, vf_qm_state in words."""
-    lines: list[Text] = []
     if isinstance(parsed, AttrFile):
         if parsed.notice is not None:
             return [Text(f"attr: {parsed.notice.value}")]
         state = parsed.migration_state
-        lines.append(Text(f"device state  {parsed.state} = {state.name if state else 'unknown'}"))
-        lines.append(Text(f"device ready  {parsed.ready} = {vf_qm_state_words(parsed.ready or 0)}"))
-        lines.append(Text(f"data valid    {parsed.valid} (the driver's `disabled` flag)"))
-        lines.append(Text(f"data size     {parsed.size} = {acc_data_size_words(parsed.size or 0)}"))
-    elif isinstance(parsed, DevDataFile):
-        lines.append(
-            Text(
-                f"guest driver load  {parsed.guest_driver_load} = "
-                f"{vf_qm_state_words(parsed.guest_driver_load)}"
-            )
-        )
-        lines.append(Text(f"data size          {parsed.data_size}"))
-    elif isinstance(parsed, MigfDataFile):
-        lines.append(
-            Text(f"migrate data length  {parsed.length} = {acc_data_size_words(parsed.length)}")
-        )
-    return lines
+        size = parsed.size or 0
+        return [
+            _attribute("device state", parsed.state, state.name if state else "unknown"),
+            _attribute("device ready", parsed.ready, vf_qm_state_words(parsed.ready or 0)),
+            _attribute("data valid", f"{parsed.valid} (the driver's disabled flag)"),
+            _attribute("data size", parsed.size, acc_data_size_words(size, parsed.ready)),
+        ]
+    if isinstance(parsed, DevDataFile):
+        load = parsed.guest_driver_load
+        return [
+            _attribute("guest driver load", load, vf_qm_state_words(load)),
+            _attribute("data size", parsed.data_size, acc_data_size_words(parsed.data_size, load)),
+        ]
+    if isinstance(parsed, MigfDataFile):
+        words = acc_data_size_words(parsed.length, _vf_qm_state(parsed.dump))
+        return [_attribute("migrate data length", parsed.length, words)]
+    return []
 
 
 def _cell(text: str, width: int) -> list[str]:
@@ -114,44 +133,76 @@ def _cell(text: str, width: int) -> list[str]:
     return [line.ljust(width) for line in lines]
 
 
+NAME_W = 14  # the longest field name, ifc_int_source
+VALUE_W = 19  # "0xaaccfeeddecadede" and a space
+PREFIX_W = 2 + 1 + 1 + NAME_W + 1  # offset, space, match marker, name, space
+
+
+def _raw_bytes_per_line(width: int) -> int:
+    """How many raw bytes fit beside the values: whole 32-bit words, up to 16; 0 if none."""
+    room = width - PREFIX_W - VALUE_W - 1
+    per_line = min(16, (room + 1) // 3) // 4 * 4
+    return per_line if per_line >= 4 else 0
+
+
+def _row(off: str, name: str, value: str, raw: str, bold: bool) -> Text:
+    line = Text(f"{off:<2} {name:<{NAME_W + 1}} {value}", style="bold" if bold else "")
+    if raw:
+        line.append(f" {raw}", style="dim")
+    line.rstrip()
+    line.no_wrap = True  # a row never wraps into the offset column; at worst it ends in …
+    line.overflow = "ellipsis"
+    return line
+
+
 def data_table(data: bytes, width: int) -> RenderableType:
     """Migration data field by field, with the raw bytes beside them when there is room.
 
-    Laid out by hand (not a rich Table) so that a wrapped value stays in its column.
+    Laid out by hand (not a rich Table) so that every row keeps its columns at
+    any width: a long value wraps inside its column, the raw bytes go in whole
+    words, and a narrow pane drops the raw bytes rather than break the rows.
     """
-    field_w, value_w = 16, 19
-    raw_w = width - (2 + 1 + field_w + 1 + value_w + 1)
-    if raw_w < 12:  # no room for raw bytes: give the value the rest
-        raw_w = 0
-        value_w = max(12, width - (2 + 1 + field_w + 1))
-    else:
-        raw_w -= raw_w % 3 - 2 if raw_w % 3 else 1  # whole "xx " groups
-    header = Text(f"{'of':<2} {'field':<{field_w}} {'value':<{value_w}}", style="bold")
-    if raw_w:
-        header.append(f" {'raw bytes'}", style="bold")
-    lines = [header]
+    per_line = _raw_bytes_per_line(width)
+    value_w = VALUE_W if per_line else max(12, width - PREFIX_W)
+    header = f"{'of':<2} {'field':<{NAME_W + 1}} {'value':<{value_w}}"
+    lines = [Text(f"{header} raw bytes" if per_line else header.rstrip(), style="bold")]
     if is_mtty_data(data):
         rows = [(spec, spec.format(data), "") for spec in MTTY_HEADER_FIELDS]
     else:
         rows = [(f.spec, f.value, f.meaning) for f in decode_fields(data)]
+    not_dumped = [spec for spec, value, _ in rows if value == "(not dumped)"]
     for spec, value, meaning in rows:
+        if spec in not_dumped:
+            continue
         marker = "▌" if spec.in_match_header else " "
-        shown = f"{value} {meaning}".strip()
-        values = _cell(shown, value_w)
-        raws = _cell(data[spec.offset : spec.end].hex(" "), raw_w) if raw_w else []
+        values = _cell(f"{value} {meaning}".strip(), value_w)
+        chunk = data[spec.offset : spec.end]
+        # An array shows one word per value line: its raw bytes go word by word beside them.
+        step = spec.size if spec.count > 1 else per_line
+        raws = (
+            [chunk[i : i + step].hex(" ") for i in range(0, len(chunk), step)] if per_line else []
+        )
         for index in range(max(len(values), len(raws))):
             first = index == 0
-            off = f"{spec.offset:02x}" if first else "  "
-            name = f"{marker}{spec.name}" if first else marker
-            value_part = values[index] if index < len(values) else " " * value_w
-            line = Text(
-                f"{off} {name:<{field_w}} {value_part}",
-                style="bold" if spec.in_match_header else "",
+            lines.append(
+                _row(
+                    f"{spec.offset:02x}" if first else "",
+                    f"{marker}{spec.name}" if first else marker,
+                    values[index] if index < len(values) else " " * value_w,
+                    raws[index] if index < len(raws) else "",
+                    spec.in_match_header,
+                )
             )
-            if raws:
-                line.append(f" {raws[index] if index < len(raws) else ''}".rstrip(), style="dim")
-            line.rstrip()
-            lines.append(line)
+    if not_dumped:
+        start, last = not_dumped[0], not_dumped[-1]
+        names = ", ".join(spec.name for spec in not_dumped)
+        lines.append(
+            Text(
+                f"{start.offset:02x}..{last.end - 1:02x} {names}: not in the dump (debugfs "
+                f"shows the first {ACC_DUMP_SIZE} of the {ACC_VF_DATA_SIZE} bytes)",
+                style="dim",
+            )
+        )
     if is_mtty_data(data):
         ports = max(0, (len(data) - 24) // 36)
         lines.append(Text(f"then {ports} port(s) of 36 bytes", style="dim"))
@@ -182,8 +233,8 @@ def one_line_result(kind: FileKind, result: FileResult) -> Text:
     if isinstance(parsed, IoTestFile) and parsed.mailbox is not None:
         ready = "NOT READY" if parsed.mailbox == 0xFFFFFFFF else "ready"
         return Text(f"{kind.short}: mailbox 0x{parsed.mailbox:x} ({ready})")
-    lines = result.data.decode("ascii", "replace").strip().splitlines()
-    return Text(f"{kind.short}: {lines[-1] if lines else '(empty)'}")
+    lines = result.data.strip().splitlines()
+    return Text(f"{kind.short}: {printable(lines[-1], limit=200) if lines else '(empty)'}")
 
 
 def not_migrated(parsed: ParsedFile) -> bool:

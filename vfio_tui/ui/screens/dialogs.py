@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -11,7 +12,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from vfio_tui.model.untrusted import printable
 from vfio_tui.transport.hostkeys import HostKeyProblem, host_pattern
+
+
+def _safe(text: str, *, keep_newlines: bool = False) -> Text:
+    """Text to show as it is: control characters escaped, brackets never markup."""
+    return Text(printable(text, keep_newlines=keep_newlines))
 
 
 class HostKeyScreen(ModalScreen[str]):
@@ -33,10 +40,11 @@ class HostKeyScreen(ModalScreen[str]):
         where = host_pattern(problem.host, problem.port)
         title = "HOST KEY CHANGED" if problem.changed else "Unknown host key"
         with Vertical(id="dialog", classes="-danger" if problem.changed else ""):
-            yield Static(f"{title}: {self.side} {where}", classes="title")
-            yield Static(f"Fingerprint: {problem.fingerprint}")
-            yield Static(problem.describe())
-            yield Static(f"known_hosts: {problem.known_hosts}")
+            # Host names and paths are the user's or the host's text: escaped, never markup.
+            yield Static(_safe(f"{title}: {self.side} {where}"), classes="title")
+            yield Static(_safe(f"Fingerprint: {problem.fingerprint}"))
+            yield Static(_safe(problem.describe(), keep_newlines=True))
+            yield Static(_safe(f"known_hosts: {problem.known_hosts}"))
             with Horizontal(classes="buttons"):
                 yield Button("Accept once (o)", id="once")
                 yield Button("Accept always (a)", id="always", variant="warning")
@@ -68,10 +76,10 @@ class PickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.title_text, classes="title")
+            yield Static(_safe(self.title_text), classes="title")
             if self.note:
-                yield Static(self.note)
-            yield OptionList(*[Option(label, id=value) for value, label in self.choices])
+                yield Static(_safe(self.note, keep_newlines=True))
+            yield OptionList(*[Option(_safe(label), id=value) for value, label in self.choices])
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -19,10 +19,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.widgets import ContentSwitcher, Input, Static
 
 from vfio_tui.model.diff import DiffResult, next_difference, previous_difference
-from vfio_tui.model.fielddiff import FieldDiff
+from vfio_tui.model.fielddiff import FieldDiff, compare_fields
+from vfio_tui.model.untrusted import printable
 from vfio_tui.services.captures import Capture, CaptureStore
 from vfio_tui.services.diffing import (
     DiffInputError,
@@ -35,6 +36,7 @@ from vfio_tui.services.diffing import (
     summary_lines,
 )
 from vfio_tui.ui.screens.dialogs import PickerScreen
+from vfio_tui.ui.widgets.footer import FittingFooter
 from vfio_tui.ui.widgets.hexdiff import HexDiffView
 
 
@@ -58,15 +60,24 @@ class OffsetScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static("Go to offset (0x... or decimal), Enter to go", classes="title")
-            yield Input(placeholder="0x40")
+            yield Static(
+                "Go to offset: hex with 0x, or decimal; Enter goes, Esc cancels", classes="title"
+            )
+            yield Input(placeholder="offset, e.g. 0x40 or 64")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip().lower()
+        if not text:
+            self.notify("type an offset first: 0x40 or 64", severity="warning")
+            return
         try:
             self.dismiss(int(text, 16) if text.startswith("0x") else int(text))
         except ValueError:
-            self.notify(f"{event.value!r} is not an offset", severity="warning")
+            self.notify(
+                f"{printable(event.value)!r} is not an offset (0x40 or 64)",
+                severity="warning",
+                markup=False,
+            )
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -107,7 +118,7 @@ class DiffScreen(Screen[None]):
         yield Static(self._waiting_text(), id="diff-header")
         with ContentSwitcher(initial="nothing"):
             yield Static("", id="nothing")
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True, show_command_palette=False)  # ^p: an app binding
 
     def _waiting_text(self) -> str:
         if self.pair is None:
@@ -140,11 +151,18 @@ class DiffScreen(Screen[None]):
                 open_file(b.data_path, b.label, _where(b)),
             )
         except DiffInputError as exc:
-            self.query_one("#diff-header", Static).update(f"cannot compare: {exc}")
+            self.query_one("#diff-header", Static).update(
+                Text(f"cannot compare: {printable(str(exc))}")
+            )
             return
         self._release(self.sides)
         self.sides, self.result, self.digests = sides, None, None
         self.rows = fields(*sides)
+        if not self.rows and a.kind == b.kind and max(sides[0].size, sides[1].size) <= 4096:
+            # dev_data: no magic in its zeroed match header, but the capture knows its layout
+            self.rows = compare_fields(
+                bytes(sides[0].data[: sides[0].size]), bytes(sides[1].data[: sides[1].size]), a.kind
+            )
         switcher = self.query_one(ContentSwitcher)
         await switcher.query("#hex, #fields-scroll").remove()
         hexview = HexDiffView(sides[0].data, sides[1].data, id="hex")
@@ -197,7 +215,8 @@ class DiffScreen(Screen[None]):
         header = self.query_one("#diff-header", Static)
         header.set_class(result.identical, "-identical")
         header.set_class(not result.identical, "-different")
-        lines = summary_lines(result, *sides, digests)
+        # host, device and file names are the host's text: escaped where shown
+        lines = [printable(line) for line in summary_lines(result, *sides, digests)]
         text = Text(lines[0], style="bold")
         for line in lines[1:]:
             text.append(f"\n{line}")
@@ -314,7 +333,7 @@ class DiffScreen(Screen[None]):
         a, b = self.pair
         path = Path(self.store.directory) / f"diff-{a.id}-vs-{b.id}.txt"
         export_text(path, self.result, *self.sides, self.digests)
-        self.notify(f"diff written to {path}")
+        self.notify(f"diff written to {printable(str(path))}", markup=False)
 
 
 def _where(capture: Capture) -> str:

@@ -12,7 +12,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from sim.scenarios import SCENARIOS
 from vfio_tui.model.states import MigrationState
 from vfio_tui.ui.render import STATE_LOOK
 
@@ -22,26 +21,34 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss", "Close", id="help-close")
     ]
 
-    def __init__(self, keys: list[tuple[str, str, str, bool]]) -> None:
-        """keys: (keys as mapped, description, binding id, touches a device)."""
+    def __init__(
+        self,
+        keys: list[tuple[str, str, str, bool]],
+        faults: list[tuple[str, str]] | None = None,
+        diff_keys: list[tuple[str, str, str, bool]] | None = None,
+    ) -> None:
+        """keys: (keys as shown, description, binding id, touches a device), the main
+        screen's, then the diff screen's; faults: (name, summary) of the simulator's
+        faults, on simulated hosts only."""
         super().__init__()
-        self.keys = keys
+        self.keys = [*keys, ("", "", "", False), *diff_keys] if diff_keys else keys
+        self.faults = faults or []
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
         table.add_column("key")
         table.add_column("does")
-        table.add_column("id (for [keymap])", style="dim")
+        table.add_column(Text("id (for [keymap])"), style="dim")
         for keys, description, binding_id, device in self.keys:
             mark = " ⚠ touches the device" if device else ""
-            table.add_row(keys, f"{description}{mark}", binding_id)
+            table.add_row(Text(keys), Text(f"{description}{mark}"), Text(binding_id))
         states = Table(box=None, show_header=False, pad_edge=False)
         for state in MigrationState:
             symbol, _css = STATE_LOOK[state]
             states.add_row(f"{symbol} {state.name}", state.meaning)
         faults = Table(box=None, show_header=False, pad_edge=False)
-        for name, scenario in SCENARIOS.items():
-            faults.add_row(name, scenario.summary)
+        for name, summary in self.faults:
+            faults.add_row(name, summary)
         with Vertical(id="dialog"):
             yield Static("vfio-tui help (Esc to close)", classes="title")
             with VerticalScroll(id="help-body"):
@@ -61,5 +68,6 @@ class HelpScreen(ModalScreen[None]):
                         style="dim",
                     )
                 )
-                yield Static(Text("\nSimulated faults (f, then m)", style="bold"))
-                yield Static(faults)
+                if self.faults:
+                    yield Static(Text("\nSimulated faults (f, then m)", style="bold"))
+                    yield Static(faults)

@@ -123,6 +123,8 @@ class HexDiffView(ScrollView, can_focus=True):
         if index < 0 or index >= len(self._segments):
             return Strip.blank(self.size.width)
         first, end, folded = self._segments[index]
+        if folded and line != self._starts[index]:
+            return Strip.blank(self.size.width)  # below the last line: one fold line, not many
         if folded:
             count = end - first
             last = min(end * ROW, max(len(self.a), len(self.b))) - 1

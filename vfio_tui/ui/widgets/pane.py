@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from vfio_tui.model.layout import FileKind, Layout
 from vfio_tui.model.snapshot import DeviceSnapshot, FileResult, ReadErrorKind
+from vfio_tui.model.untrusted import printable
 from vfio_tui.transport.base import HostStatus, LinkState
 
 if TYPE_CHECKING:
@@ -48,19 +49,39 @@ class StateBanner(Static):
             line.append(f" · {parsed.state.meaning}", style="not bold")
             note = parsed.note or explain_state(parsed.label, layout)
             if note:
-                line.append(f"\n{note}", style="italic not bold")
+                line.append(f"\n{printable(note)}", style="italic not bold")
             self.update(line)
             return
         self.add_class("-unknown")
         if parsed is not None:  # "Invalid"
-            self.update(Text(f"? {parsed.label}  {parsed.note}", style="bold"))
+            self.update(Text(printable(f"? {parsed.label}  {parsed.note}"), style="bold"))
             return
         if result is not None and result.error is not None:
+            from vfio_tui.model.explain import explain
+
             word = "BLOCKED" if result.error.kind is ReadErrorKind.TIMED_OUT else "UNREADABLE"
-            since = f"  last seen {last_seen}" if last_seen else ""
-            self.update(Text(f"? {word}{since}", style="bold"))
+            since = f"  last seen {printable(last_seen)}" if last_seen else ""
+            line = Text(f"? {word}{since}", style="bold")
+            why = explain(FileKind.STATE, result.error)
+            if why:
+                line.append(f"\n{why}", style="italic not bold")
+            self.update(line)
+            return
+        if result is not None and result.data is not None:  # read, but not a state
+            line = Text("? UNRECOGNISED STATE", style="bold")
+            line.append(f"\nthe state file reads {printable(result.data, limit=60)!s}", "not bold")
+            self.update(line)
             return
         self.update(Text("? no state yet", style="bold"))
+
+    def show_link(self, status: HostStatus) -> None:
+        """Before the first read: the state box says what the link says, never more."""
+        self.remove_class("-running", "-transfer", "-stopped", "-error")
+        self.add_class("-unknown")
+        if status.state is LinkState.CONNECTING:
+            self.update(Text("? connecting", style="bold"))
+        else:
+            self.update(Text("? not connected  (no state read yet)", style="bold"))
 
 
 class DataView(Widget):
@@ -108,6 +129,10 @@ class DevicePane(Vertical, can_focus=True):
         self._shown: dict[str, FileResult] = {}  # the files last shown, by path
         self._layout: Layout = Layout.CORE
         self._saved: tuple[FileKind, FileResult] | None = None
+        self._state_problem: str | None = None  # the last poll could not read `state`
+        # the last action: when it ran, the state then, and what it showed
+        self._action: tuple[float, str | None, RenderableType] | None = None
+        self._state_label: str | None = None
         self._identity_text = "connecting…"
         self._link_text = ""
         # what an action just said, what fails, the attributes: shown in this order
@@ -125,7 +150,10 @@ class DevicePane(Vertical, can_focus=True):
             yield Static("", id="features", classes="section")
 
     def _show_head(self) -> None:
-        self.query_one(".head", Static).update(f"{self._identity_text}\n{self._link_text}")
+        # Device and host names are the host's text: escaped, and never markup.
+        self.query_one(".head", Static).update(
+            Text(f"{printable(self._identity_text)}\n{printable(self._link_text)}")
+        )
 
     def _set_part(self, name: str, content: RenderableType | None) -> None:
         self._parts[name] = content
@@ -140,8 +168,12 @@ class DevicePane(Vertical, can_focus=True):
 
     # --- identity and link ------------------------------------------------------------
 
+    @property
+    def shows_saved_dev_data(self) -> bool:
+        return self._saved is not None and self._saved[0] is FileKind.DEV_DATA
+
     def set_identity(self, host: str, device: str | None, layout: Layout | None) -> None:
-        self.border_title = f"{self.side.upper()} {host}"
+        self.border_title = Text(f"{self.side.upper()} {printable(host)}")
         if layout is not None and layout is not self._layout:
             self._layout = layout
             self._shown = {}  # what the files mean depends on the layout: show them anew
@@ -153,8 +185,10 @@ class DevicePane(Vertical, can_focus=True):
 
     def set_status(self, status: HostStatus) -> None:
         self.status = status
-        if status.last_good_read is not None:
+        if status.last_good_read is not None and self._state_problem is None:
             self.last_good = status.last_good_read
+        if not self._shown:
+            self.query_one(StateBanner).show_link(status)
         self.tick(time.time(), None)
 
     def tick(self, now: float, interval: float | None) -> None:
@@ -162,9 +196,12 @@ class DevicePane(Vertical, can_focus=True):
         status = self.status
         text = f"{LINK_MARKS[status.state]} {status.describe()}"
         stale = status.state is not LinkState.CONNECTED
+        if self._state_problem is not None:
+            text += f" · {self._state_problem}"  # connected, but the state is not being read
         if self.last_good is not None:
             age = max(0.0, now - self.last_good)
-            text += " · last read just now" if age < 1.0 else f" · last read {_age(age)} ago"
+            good = "last good read" if self._state_problem else "last read"
+            text += f" · {good} just now" if age < 1.0 else f" · {good} {_age(age)} ago"
             if interval is not None and age > max(STALE_AFTER * interval, 2.0):
                 stale = True
         if stale and self.last_good is not None:
@@ -179,8 +216,17 @@ class DevicePane(Vertical, can_focus=True):
     def show_snapshot(self, snapshot: DeviceSnapshot, last_seen: str | None) -> None:
         """Update only the sections whose files changed."""
         files = dict(snapshot.files)
-        self.last_good = snapshot.taken_at
         state = files.get(FileKind.STATE.path)
+        if state is not None and state.error is not None:
+            blocked = state.error.kind is ReadErrorKind.TIMED_OUT
+            self._state_problem = "state read blocked" if blocked else "state unreadable"
+        else:
+            self._state_problem = None
+            self.last_good = snapshot.taken_at
+        label = snapshot.state_name
+        if label != self._state_label:
+            self._state_label = label
+            self._show_action()  # an older result says that the state has moved on since
         if self._shown.get(FileKind.STATE.path) != state or state is None:
             self.query_one(StateBanner).show(snapshot, last_seen, self._layout)
         features = files.get(FileKind.FEATURES.path)
@@ -203,7 +249,7 @@ class DevicePane(Vertical, can_focus=True):
             return Group(title, render.error_line(FileKind.FEATURES.path, result))
         parsed = render.parse_or_error(FileKind.FEATURES, result.data)
         if not isinstance(parsed, FeaturesFile):
-            return Group(title, Text(f"MALFORMED: {parsed}"))
+            return Group(title, Text(f"MALFORMED: {printable(str(parsed))}"))
         return Group(title, render.features(parsed))
 
     def _show_attributes(self, files: dict[str, FileResult]) -> None:
@@ -244,7 +290,14 @@ class DevicePane(Vertical, can_focus=True):
             saved = self._saved[1]
             parsed = render.parse_or_error(FileKind.DEV_DATA, saved.data or b"")
             if saved.data is not None and not isinstance(parsed, FormatError):
-                title = render.section_title("dev_data", "live registers (match header is zero)")
+                at = (
+                    time.strftime("%H:%M:%S", time.localtime(self._action[0]))
+                    if self._action
+                    else ""
+                )
+                title = render.section_title(
+                    "dev_data", f"live registers read at {at} (match header is zero)"
+                )
                 view.show(title, dump_bytes(parsed), [])
                 return
         title = render.section_title(kind.short, "migration data")
@@ -255,7 +308,7 @@ class DevicePane(Vertical, can_focus=True):
         else:
             parsed = render.parse_or_error(kind, result.data)
             if isinstance(parsed, FormatError):
-                view.show(title, None, [Text(f"MALFORMED: {parsed}")])
+                view.show(title, None, [Text(f"MALFORMED: {printable(str(parsed))}")])
             elif render.not_migrated(parsed):
                 view.show(title, None, [Text("device not migrated! (nothing saved yet)")])
             else:
@@ -280,13 +333,26 @@ class DevicePane(Vertical, can_focus=True):
                 self._saved = (kind, outcome.result)
             line = render.one_line_result(kind, outcome.result)
         else:
-            line = Text(outcome.message)
-        when = time.strftime("%H:%M:%S")
-        self._set_part("actions", Group(render.section_title("last action", when), line, Text()))
+            line = Text(printable(outcome.message))
+        self._action = (time.time(), self._state_label, line)
+        self._show_action()
         self.query_one(VerticalScroll).scroll_home(animate=False)
         if self._shown:
             self._show_attributes(self._shown)
             self._show_data(self._shown)
+
+    def _show_action(self) -> None:
+        """The last action's result, headed by when it ran; once the state has moved on,
+        it says so (what it showed may no longer hold)."""
+        from vfio_tui.ui import render
+
+        if self._action is None:
+            return
+        at, state, line = self._action
+        when = time.strftime("%H:%M:%S", time.localtime(at))
+        if state != self._state_label and state is not None:
+            when += f", when the state was {printable(state)}: older than what is shown"
+        self._set_part("actions", Group(render.section_title("last action", when), line, Text()))
 
 
 def _age(seconds: float) -> str:
