@@ -8,6 +8,9 @@ over its non-zero bytes, all in C. Runs of differing bytes are kept as offset ra
 in compact arrays (at most MAX_RANGES; beyond that the counts stay exact and
 a view looks further on demand with next_difference()).
 
+The `cmp -l` listing (below) is made from the same readers, in bounded memory:
+held while diffing up to a limit (HeldListing), streamed after that (cmp_listing).
+
 No I/O here: the caller hands in readers (files, or bytes in a BytesIO).
 """
 
@@ -239,7 +242,8 @@ def previous_difference(a: Buffer, b: Buffer, before: int) -> int | None:
 # Every line has the same width, so a stretch of consecutive differing bytes is
 # rendered into a blank template one column at a time with strided slice assignment
 # (C loops): the octal digits come from bytes.translate, the offset digits from
-# periodic patterns. Python code runs per stretch, never per byte.
+# periodic patterns. Python code runs per stretch (per line only for stretches shorter
+# than _SHORT_RUN), so fully different data lists faster than cmp -l itself.
 
 LISTING_PIECE = 1 << 16  # bytes compared and rendered at a time: about 1.2 MiB of text
 LISTING_HELD = 8 << 20  # bytes of listing held while diffing, before the verdict is printed
