@@ -124,3 +124,84 @@ def test_a_damaged_capture_json_is_still_compared_by_its_bytes(
     long = tmp_path / ("x" * 300 + ".json")
     assert main(["diff", str(long), str(one.data_path)]) == 2
     assert "File name too long" in capsys.readouterr().err
+
+
+# --- --list streams, and a crash is never "differ" ----------------------------------------
+
+
+GNU_TIME = Path("/usr/bin/time")
+
+
+@pytest.mark.skipif(not GNU_TIME.exists(), reason="needs GNU time for the child's peak RSS")
+def test_list_of_fully_different_files_stays_under_64_mib(tmp_path: Path) -> None:
+    """16 MiB that differ in every byte: 16 Mi lines, in bounded memory (was 2 GB)."""
+    import os
+    import sys
+
+    size = 16 << 20
+    data = os.urandom(size)
+    a = write(tmp_path / "a.bin", data)
+    b = write(tmp_path / "b.bin", data.translate(bytes(x ^ 0xFF for x in range(256))))
+    del data
+    report = tmp_path / "rss"
+    # GNU time forks the command from a small process: its peak RSS is the command's own
+    # (a child spawned from pytest would start from pytest's).
+    measure = [str(GNU_TIME), "-f", "%M", "-o", str(report)]
+    with open(tmp_path / "out.txt", "wb") as out:
+        done = subprocess.run(
+            [*measure, sys.executable, "-m", "vfio_tui.cli", "diff", "--list", str(a), str(b)],
+            stdout=out,
+            stderr=subprocess.PIPE,
+        )
+    assert done.returncode == 1, done.stderr
+    peak_kib = int(report.read_text().split()[-1])
+    assert peak_kib < 64 * 1024, f"peak RSS {peak_kib} KiB"
+    with open(tmp_path / "out.txt", "rb") as listing:
+        head = listing.read(4096).split(b"\n")
+        listing.seek(-60, os.SEEK_END)
+        tail = listing.read().split(b"\n")
+    assert head[0] == f"{size} bytes differ in 1 range".encode()
+    first = head.index(b"") + 1  # the list follows the summary and a blank line
+    byte_a, byte_b = a.read_bytes()[:1][0], b.read_bytes()[:1][0]
+    assert head[first] == f"{1:8d} {byte_a:3o} {byte_b:3o}".encode()
+    assert tail[-2].startswith(f"{size} ".encode()) and tail[-1] == b""
+    assert (tmp_path / "out.txt").stat().st_size > size * 17  # every byte listed
+
+
+def test_a_crash_exits_two_with_a_message_never_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vfio_tui.services import diffing
+
+    def out_of_memory(*_: object, **__: object) -> None:
+        raise MemoryError
+
+    a, b = write(tmp_path / "a.bin", SOURCE), write(tmp_path / "b.bin", SOURCE[::-1])
+    monkeypatch.setattr(diffing, "cmp_list", out_of_memory)
+    assert main(["diff", "--list", str(a), str(b)]) == 2
+    assert "vfio-tui diff: out of memory" in capsys.readouterr().err
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(diffing, "compare", broken)
+    assert main(["diff", str(a), str(b)]) == 2
+    assert "RuntimeError('a bug')" in capsys.readouterr().err
+
+
+def test_list_into_a_closed_pipe_exits_two_quietly(tmp_path: Path) -> None:
+    import sys
+
+    data = bytes(range(256)) * 4096  # 1 MiB that differs everywhere: more than a pipe holds
+    a = write(tmp_path / "a.bin", data)
+    b = write(tmp_path / "b.bin", data[::-1])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "vfio_tui.cli", "diff", "--list", str(a), str(b)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline().startswith(b"1048576 bytes differ")
+    child.stdout.close()  # as `| head -1` does
+    assert child.wait(timeout=120) == 2
+    assert b"Traceback" not in child.stderr.read()

@@ -17,18 +17,23 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from vfio_tui.model.hosturl import HostUrl, Scheme, UrlError, parse_host_url
-from vfio_tui.model.untrusted import printable
-
+# Imports are made where they are needed, so that `--help` and each command load only what
+# they use (typing alone costs 6 ms; a test checks asyncio and Textual stay out of --help).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from vfio_tui.model.hosturl import HostUrl
     from vfio_tui.model.verdict import Verdict
     from vfio_tui.transport.base import TransportOptions
     from vfio_tui.ui.app import VfioTuiApp
 
 EXIT_OK, EXIT_UNREAD, EXIT_USAGE, EXIT_GAVE_UP = 0, 1, 2, 3
 TIMEOUT_MAX = 600.0  # seconds; a read that blocks longer than this is not coming back
+# Defaults shown in --help without importing their modules (asyncio comes with the
+# transport, tomllib with the config); tests/test_cli_startup.py holds them equal.
+SHOWN_READ_TIMEOUT = 2.0  # transport.base.DEFAULT_READ_TIMEOUT
+SHOWN_POLL_INTERVAL = 0.5  # config.DEFAULT_POLL_INTERVAL
+SHOWN_POLL_INTERVAL_RANGE = "from 0.1 to 5"  # config.POLL_INTERVAL_RANGE
 
 COMMANDS = """commands:
   vfio-tui [HOST ...]             the live view (this command)
@@ -49,8 +54,27 @@ def version() -> str:
         return "vfio-tui (not installed)"
 
 
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked for (importlib.metadata costs 15 ms at start-up)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: object) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version"
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(version())
+        parser.exit()
+
+
 def add_version(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", action="version", version=version())
+    parser.add_argument("--version", action=_VersionAction)
 
 
 def _path(text: str) -> str:
@@ -88,6 +112,8 @@ def _interval(text: str) -> float:
 
 
 def _url(text: str) -> HostUrl:
+    from vfio_tui.model.hosturl import UrlError, parse_host_url
+
     try:
         return parse_host_url(text)
     except UrlError as exc:
@@ -109,6 +135,8 @@ def _scenario(text: str) -> str:
 def _check_scenario(
     parser: argparse.ArgumentParser, chosen: str | None, urls: Sequence[HostUrl]
 ) -> None:
+    from vfio_tui.model.hosturl import Scheme
+
     if chosen is not None and not all(u.scheme is Scheme.SIM for u in urls):
         parser.error("--scenario applies to the simulated hosts (sim://src, sim://dst) only")
 
@@ -142,15 +170,12 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="OpenSSH client config to use instead of ~/.ssh/config",
     )
-    from vfio_tui.transport.base import DEFAULT_READ_TIMEOUT
-
     group.add_argument(
         "--timeout",
         type=_timeout,
-        default=DEFAULT_READ_TIMEOUT,
         metavar="SECONDS",
         help=f"how long one file read may block, more than 0 and at most {TIMEOUT_MAX:g} "
-        f"(default {DEFAULT_READ_TIMEOUT:g})",
+        f"(default {SHOWN_READ_TIMEOUT:g})",
     )
     group.add_argument(
         "--scenario",
@@ -162,11 +187,11 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def transport_options(args: argparse.Namespace) -> TransportOptions:
-    from vfio_tui.transport.base import TransportOptions
+    from vfio_tui.transport.base import DEFAULT_READ_TIMEOUT, TransportOptions
 
     return TransportOptions(
         sudo=args.sudo,
-        read_timeout=args.timeout,
+        read_timeout=DEFAULT_READ_TIMEOUT if args.timeout is None else args.timeout,
         known_hosts=args.known_hosts,
         accepted_host_keys=set(args.accept_host_key),
         ssh_config=list(args.ssh_config),
@@ -177,10 +202,6 @@ def transport_options(args: argparse.Namespace) -> TransportOptions:
 
 
 def cmd_snapshot(argv: Sequence[str]) -> int:
-    import asyncio
-    import json
-    import shutil
-
     parser = argparse.ArgumentParser(
         prog="vfio-tui snapshot",
         description="Read both devices once and print them side by side (or as JSON). "
@@ -196,6 +217,11 @@ def cmd_snapshot(argv: Sequence[str]) -> int:
     add_connection_options(parser)
     args = parser.parse_args(argv)
     _check_scenario(parser, args.scenario, (args.src, args.dst))
+    import asyncio
+    import json
+    import shutil
+
+    from vfio_tui.model.untrusted import printable
     from vfio_tui.services.snapshot import take_snapshots
 
     urls = [args.src, args.dst]
@@ -362,14 +388,6 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     """The live view as the command line and the config file ask for it (and mouse or not)."""
     from pathlib import Path
 
-    from vfio_tui.config import (
-        DEFAULT_POLL_INTERVAL,
-        POLL_INTERVAL_RANGE,
-        ConfigError,
-        check_keymap,
-        load_config,
-    )
-
     parser = argparse.ArgumentParser(
         prog="vfio-tui",
         description="Watch a VFIO live migration from both hosts, side by side. With no hosts "
@@ -395,7 +413,8 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
         "--interval",
         type=_interval,
         metavar="SECONDS",
-        help=f"poll interval in seconds, {POLL_INTERVAL_RANGE} (default {DEFAULT_POLL_INTERVAL:g})",
+        help=f"poll interval in seconds, {SHOWN_POLL_INTERVAL_RANGE} "
+        f"(default {SHOWN_POLL_INTERVAL:g})",
     )
     parser.add_argument("--config", metavar="FILE", type=_path, help="configuration file to use")
     parser.add_argument(
@@ -403,6 +422,10 @@ def build_app(argv: Sequence[str]) -> tuple[VfioTuiApp, bool]:
     )
     add_connection_options(parser)
     args = parser.parse_args(argv)
+    from vfio_tui.config import ConfigError, check_keymap, load_config
+    from vfio_tui.model.hosturl import UrlError, parse_host_url
+    from vfio_tui.model.untrusted import printable
+
     try:
         config = load_config(Path(args.config) if args.config else None)
     except ConfigError as exc:
@@ -485,25 +508,12 @@ def app_bindings(app_class: type[VfioTuiApp]) -> dict[str, str]:
 
 
 def cmd_diff(argv: Sequence[str]) -> int:
-    """Compare two capture files like cmp: 0 identical, 1 different, 2 bad input."""
-    from pathlib import Path
-
-    from vfio_tui.services.diffing import (
-        DiffInputError,
-        cmp_lines,
-        compare,
-        field_table,
-        fields,
-        open_file,
-        sha256s,
-        summary_lines,
-    )
-
+    """Compare two capture files like cmp: 0 identical, 1 different, 2 bad input or trouble."""
     parser = argparse.ArgumentParser(
         prog="vfio-tui diff",
         description="Compare two captures (raw bytes or kernel hex dumps, detected): the "
         "verdict, then struct acc_vf_data (or the mtty header) field by field. Exit status "
-        "0 when identical, 1 when they differ, 2 on bad input, like cmp.",
+        "0 when identical, 1 when they differ, 2 on bad input or trouble, like cmp.",
     )
     parser.add_argument("a", help="a capture (.bin, .txt or .json) or any file")
     parser.add_argument("b", help="the other capture or file")
@@ -516,28 +526,78 @@ def cmd_diff(argv: Sequence[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
+    from vfio_tui.model.untrusted import printable
+
+    try:
+        return _diff(args)
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, and no one to say it to.
+        _silence_stdout()
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"vfio-tui diff: {printable(str(exc.strerror or exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("vfio-tui diff: out of memory", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a crash must never read as "differ" (1)
+        print(f"vfio-tui diff: {printable(repr(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vfio_tui.model.untrusted import printable
+    from vfio_tui.services.diffing import (
+        DiffInputError,
+        cmp_list,
+        compare,
+        field_table,
+        fields,
+        new_listing,
+        open_file,
+        sha256s,
+        summary_lines,
+    )
+
     try:
         a, b = open_file(Path(args.a)), open_file(Path(args.b))
     except DiffInputError as exc:
         print(f"vfio-tui diff: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        result = compare(a, b)
+        # Only the first range is kept: the list is made in the same pass while it fits in
+        # memory, and streamed from the files after the verdict beyond that.
+        held = new_listing(a, b) if args.list else None
+        result = compare(a, b, keep=1, listing=held)
         digests = sha256s(a, b) if args.sha256 else None
-        out = summary_lines(result, a, b, digests)
+        out = summary_lines(result, a, b, digests, note_kept=False)
         table = field_table(fields(a, b))
         if table:
             out += ["", *table]
         if args.list and not result.identical:
-            out += ["", *cmp_lines(result, a, b)]
-        sys.stdout.write("\n".join(out) + "\n")
-    except OSError as exc:
-        print(f"vfio-tui diff: {printable(str(exc.strerror or exc))}", file=sys.stderr)
-        return EXIT_USAGE
+            out.append("")
+        stdout = sys.stdout
+        stdout.write("\n".join(out) + "\n")
+        if args.list and not result.identical:
+            stdout.flush()
+            for block in cmp_list(a, b, held):
+                stdout.buffer.write(block)
+            stdout.buffer.flush()
     finally:
         a.close()
         b.close()
     return EXIT_OK if result.identical else EXIT_UNREAD
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,24 +9,30 @@ Names and metadata are untrusted text: every line written is escaped.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import mmap
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vfio_tui.model.diff import Buffer, DiffResult, diff_streams
-from vfio_tui.model.fielddiff import FieldDiff, compare_fields, size_note
-from vfio_tui.model.formats import decode_dump
-from vfio_tui.model.layout import FileKind
+from vfio_tui.model.diff import (
+    Buffer,
+    DiffResult,
+    HeldListing,
+    cmp_listing,
+    diff_streams,
+    listing_width,
+)
 from vfio_tui.model.untrusted import printable
-from vfio_tui.services.captures import Capture, write_atomically
+
+if TYPE_CHECKING:
+    from vfio_tui.model.fielddiff import FieldDiff
+
+# The dump decoder, the field table, hashing and the capture metadata are imported where
+# they are used: `vfio-tui diff` on two large raw files needs none of them (start-up time).
 
 TEXT_LIMIT = 1 << 20  # a kernel hex dump is a few KiB; larger files are raw data
-_DUMP_KINDS = (FileKind.MIGF_DATA, FileKind.DATA, FileKind.DEV_DATA)
 
 
 class DiffInputError(ValueError):
@@ -66,6 +72,10 @@ def open_file(path: Path, label: str | None = None, detail: str = "") -> DiffSid
         is_capture = False
     if is_capture:
         try:
+            import json
+
+            from vfio_tui.services.captures import Capture
+
             meta = Capture.from_json(json.loads(path.read_bytes()), path.parent)
             detail = detail or f"{meta.side} {meta.host} {meta.file}"
         except (OSError, ValueError, RecursionError):
@@ -95,7 +105,10 @@ def open_file(path: Path, label: str | None = None, detail: str = "") -> DiffSid
 def _decode_dump(text: bytes) -> bytes | None:
     if not text.startswith((b"Mig Data:", b"Dev Data:", b"device not migrated!")):
         return None
-    for kind in _DUMP_KINDS:
+    from vfio_tui.model.formats import decode_dump
+    from vfio_tui.model.layout import FileKind
+
+    for kind in (FileKind.MIGF_DATA, FileKind.DATA, FileKind.DEV_DATA):
         data = decode_dump(kind, text)
         if data is not None:
             return data
@@ -108,24 +121,38 @@ def compare(
     *,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    keep: int | None = None,
+    listing: HeldListing | None = None,
 ) -> DiffResult:
+    """Compare two sides; at most `keep` differing ranges are kept, and a `listing` holds
+    the first `cmp -l` lines (see diff_streams)."""
     reader_a, reader_b = a.reader(), b.reader()
     try:
-        return diff_streams(reader_a, reader_b, progress=progress, cancelled=cancelled)
+        return diff_streams(
+            reader_a, reader_b, progress=progress, cancelled=cancelled, keep=keep, listing=listing
+        )
     finally:
         reader_a.close()
         reader_b.close()
 
 
 def sha256s(*sides: DiffSide) -> list[str]:
-    """The SHA-256 of each side, hashed in parallel threads (hashlib releases the GIL)."""
+    """The SHA-256 of each side, hashed in parallel threads (hashlib releases the GIL).
+
+    Read through each side's reader, not its mapping, so memory stays a buffer's worth.
+    """
+    import hashlib
+    import threading
+
     digests = [""] * len(sides)
 
     def run(index: int) -> None:
         digest = hashlib.sha256()
-        data = sides[index].data
-        for start in range(0, len(data), 1 << 22):
-            digest.update(data[start : start + (1 << 22)])
+        buffer = bytearray(1 << 22)
+        view = memoryview(buffer)
+        with sides[index].reader() as reader:
+            while got := reader.readinto(buffer):
+                digest.update(view[:got])
         digests[index] = digest.hexdigest()
 
     threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(sides))]
@@ -140,25 +167,46 @@ def fields(a: DiffSide, b: DiffSide, limit: int = 4096) -> list[FieldDiff]:
     """The field-by-field comparison, for data small enough to be migration data images."""
     if a.size > limit or b.size > limit:
         return []
+    from vfio_tui.model.fielddiff import compare_fields
+
     return compare_fields(bytes(a.data[0 : a.size]), bytes(b.data[0 : b.size]))
 
 
-def cmp_lines(result: DiffResult, a: DiffSide, b: DiffSide) -> list[str]:
-    """The differing bytes as `cmp -l` lists them: 1-based offset, then both bytes in octal."""
-    lines = []
-    width = len(str(max(a.size, b.size)))  # GNU cmp pads offsets to the size's digits
-    for start, end in result.ranges():
-        for offset in range(start, end):
-            byte_a = a.data[offset : offset + 1]
-            byte_b = b.data[offset : offset + 1]
-            left = f"{byte_a[0]:3o}" if byte_a else "EOF"
-            right = f"{byte_b[0]:3o}" if byte_b else "EOF"
-            lines.append(f"{offset + 1:{width}d} {left} {right}")
-    return lines
+def new_listing(a: DiffSide, b: DiffSide) -> HeldListing:
+    """A listing to hand to compare(), to list the first differences in the same pass."""
+    return HeldListing(listing_width(a.size, b.size))
+
+
+def cmp_list(a: DiffSide, b: DiffSide, held: HeldListing | None = None) -> Iterator[bytes]:
+    """The differing bytes as `cmp -l` lists them (offset from 1, both bytes in octal), as
+    blocks of text streamed from both sides: memory stays bounded whatever their size.
+
+    With the listing compare() held, those blocks come first, then the rest from where
+    it stopped (nothing more to read when it held it all).
+    """
+    start = 0
+    if held is not None:
+        yield from held.blocks
+        if held.resume is None:
+            return
+        start = held.resume
+    reader_a, reader_b = a.reader(), b.reader()
+    try:
+        reader_a.seek(start)
+        reader_b.seek(start)
+        yield from cmp_listing(reader_a, reader_b, listing_width(a.size, b.size), start)
+    finally:
+        reader_a.close()
+        reader_b.close()
 
 
 def summary_lines(
-    result: DiffResult, a: DiffSide, b: DiffSide, digests: list[str] | None = None
+    result: DiffResult,
+    a: DiffSide,
+    b: DiffSide,
+    digests: list[str] | None = None,
+    *,
+    note_kept: bool = True,
 ) -> list[str]:
     """The verdict first, then where it differs and what each side is."""
     lines = [result.verdict()]
@@ -166,15 +214,16 @@ def summary_lines(
         lines.append(
             f"first difference at offset 0x{result.first_offset:x} ({result.first_offset})"
         )
-    note = size_note(a.size, b.size)
-    if note:
-        lines.append(note)
+    if a.size != b.size:
+        from vfio_tui.model.fielddiff import size_note
+
+        lines.append(size_note(a.size, b.size))
     for name, side, index in (("A", a, 0), ("B", b, 1)):
         digest = f"  sha256 {digests[index]}" if digests else ""
         lines.append(f"{name}: {printable(side.label)}  {side.size} bytes{digest}")
         if side.detail:
             lines.append(f"   {printable(side.detail)}")
-    if not result.complete:
+    if note_kept and not result.complete:
         lines.append("(more differing ranges than are listed; counts are exact)")
     return lines
 
@@ -200,6 +249,8 @@ def export_text(
     if rows:
         body += ["", "fields:", *field_table(rows)]
     body += ["", "differing bytes (cmp -l: offset from 1, A and B in octal):"]
-    body += cmp_lines(result, a, b)
-    write_atomically(path, ("\n".join(body) + "\n").encode())
+    from vfio_tui.services.captures import write_atomically
+
+    listing = b"".join(cmp_list(a, b))
+    write_atomically(path, ("\n".join(body) + "\n").encode() + listing)
     return path
