@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from vfio_tui import cli, config
+from vfio_tui.services import watch
 from vfio_tui.transport import base
 
 HEAVY = ("asyncio", "asyncssh", "textual")
@@ -24,8 +25,8 @@ print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in {hea
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["--version"], ["diff", "--help"], ["snapshot", "--help"]],
-    ids=["help", "version", "diff-help", "snapshot-help"],
+    [["--help"], ["--version"], ["diff", "--help"], ["snapshot", "--help"], ["watch", "--help"]],
+    ids=["help", "version", "diff-help", "snapshot-help", "watch-help"],
 )
 def test_help_does_not_import_asyncio_asyncssh_or_textual(argv: list[str]) -> None:
     probe = PROBE.format(heavy=set(HEAVY))
@@ -53,6 +54,8 @@ def test_defaults_shown_in_help_are_the_ones_used() -> None:
     assert cli.SHOWN_READ_TIMEOUT == base.DEFAULT_READ_TIMEOUT
     assert cli.SHOWN_POLL_INTERVAL == config.DEFAULT_POLL_INTERVAL
     assert cli.SHOWN_POLL_INTERVAL_RANGE == config.POLL_INTERVAL_RANGE
+    assert cli.SHOWN_WATCH_INTERVAL == watch.DEFAULT_INTERVAL
+    assert cli.SHOWN_GIVE_UP_AFTER == watch.DEFAULT_GIVE_UP_AFTER
     app_help = subprocess.run(
         [sys.executable, "-m", "vfio_tui.cli", "--help"], capture_output=True, text=True
     ).stdout

@@ -34,6 +34,8 @@ TIMEOUT_MAX = 600.0  # seconds; a read that blocks longer than this is not comin
 SHOWN_READ_TIMEOUT = 2.0  # transport.base.DEFAULT_READ_TIMEOUT
 SHOWN_POLL_INTERVAL = 0.5  # config.DEFAULT_POLL_INTERVAL
 SHOWN_POLL_INTERVAL_RANGE = "from 0.1 to 5"  # config.POLL_INTERVAL_RANGE
+SHOWN_WATCH_INTERVAL = 0.2  # services.watch.DEFAULT_INTERVAL
+SHOWN_GIVE_UP_AFTER = 600.0  # services.watch.DEFAULT_GIVE_UP_AFTER
 
 COMMANDS = """commands:
   vfio-tui [HOST ...]             the live view (this command)
@@ -287,16 +289,7 @@ def _seconds(text: str) -> float:
 
 def cmd_watch(argv: Sequence[str]) -> int:
     """Poll until the migration ends: 0 succeeded, 1 failed or stuck, 3 gave up, 2 usage."""
-    import asyncio
-    import json
-
     from vfio_tui.model.verdict import DEFAULT_STUCK_AFTER, Outcome
-    from vfio_tui.services.watch import (
-        DEFAULT_GIVE_UP_AFTER,
-        DEFAULT_INTERVAL,
-        WatchUsageError,
-        watch,
-    )
 
     parser = argparse.ArgumentParser(
         prog="vfio-tui watch",
@@ -315,9 +308,9 @@ def cmd_watch(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--interval",
         type=_seconds,
-        default=DEFAULT_INTERVAL,
+        default=SHOWN_WATCH_INTERVAL,
         metavar="SECONDS",
-        help=f"time between polls (default {DEFAULT_INTERVAL:g})",
+        help=f"time between polls (default {SHOWN_WATCH_INTERVAL:g})",
     )
     parser.add_argument(
         "--stuck-after",
@@ -330,15 +323,20 @@ def cmd_watch(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--give-up-after",
         type=_seconds,
-        default=DEFAULT_GIVE_UP_AFTER,
+        default=SHOWN_GIVE_UP_AFTER,
         metavar="SECONDS",
         help="stop watching after this long without an end, exit 3 (default "
-        f"{DEFAULT_GIVE_UP_AFTER:g}); --timeout is how long one file read may block",
+        f"{SHOWN_GIVE_UP_AFTER:g}); --timeout is how long one file read may block",
     )
     add_connection_options(parser)
     add_version(parser)
     args = parser.parse_args(argv)
     _check_scenario(parser, args.scenario, (args.src, args.dst))
+    import asyncio  # after parsing, so that --help stays quick
+    import json
+
+    from vfio_tui.services.watch import WatchUsageError, watch
+
     try:
         result = asyncio.run(
             watch(
