@@ -1,0 +1,138 @@
+"""The verdict in the live view: its line, its screen, and what it adds to the timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import RichLog
+
+from sim.pace import Pace
+from tests.ui.helpers import DEV, attached, make_app, screen_text, wait_for
+from vfio_tui.model.states import MigrationState
+from vfio_tui.ui.app import VfioTuiApp
+from vfio_tui.ui.screens.verdict import VerdictScreen
+from vfio_tui.ui.widgets.pane import DevicePane
+
+
+def verdict_line(app: VfioTuiApp) -> str:
+    """The verdict row as drawn on the screen (one row, between the panes and the timeline)."""
+    region = app._main.query_one("#verdict").region
+    assert region.height == 1
+    return screen_text(app).splitlines()[region.y]
+
+
+def timeline_text(app: VfioTuiApp) -> str:
+    log = app._main.query_one("#timeline", RichLog)
+    return "\n".join(strip.text for strip in log.lines)
+
+
+async def test_clean_migration_line_says_succeeded_with_phases_in_monochrome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(tmp_path, pace=Pace.scaled(0.05))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await wait_for(pilot, lambda: "NOT-STARTED" in verdict_line(app), what="not started")
+        await pilot.press("m")
+        await wait_for(
+            pilot, lambda: "✓ SUCCEEDED · total" in verdict_line(app), what="succeeded line"
+        )
+        line = verdict_line(app)
+        assert "pre-copy" in line  # the phases, in words
+        assert len(line.rstrip()) <= 80 and line.rstrip().endswith("…")  # one row, cut short
+        assert "succeeded, total" in timeline_text(app)
+
+
+async def test_match_mismatch_line_screen_and_timeline(tmp_path: Path) -> None:
+    app = make_app(tmp_path, DEV, pace=Pace.scaled(0.05), scenario="match-mismatch")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await wait_for(
+            pilot,
+            lambda: "✗ FAILED cause: match-mismatch" in verdict_line(app),
+            what="the failed line with its cause",
+        )
+        assert "destination RESUMING → STOP" in verdict_line(app)
+        await wait_for(
+            pilot,
+            lambda: "✗ dst RESUMING → STOP refused: match-mismatch" in timeline_text(app),
+            what="the refused transition in the timeline",
+        )
+
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen))
+        text = screen_text(app)
+        for wanted in (
+            "✗ FAILED",
+            "cause: match-mismatch",
+            "where: destination RESUMING → STOP, at",
+            "Evidence",
+            "destination stays in RESUMING since",
+            "from timeline: destination `state` read at",
+            "the destination received",
+            "from file: destination hisi_acc/migf_data read at",
+            "Next steps",
+            "press d: compare the match header",
+            "Phases",
+        ):
+            assert wanted in text, wanted
+        # Keyboard only: the body scrolls, and the main screen's keys do nothing here.
+        body = app.screen.query_one("#verdict-body")
+        assert app.focused is body
+        await pilot.press("m")
+        assert isinstance(app.screen, VerdictScreen)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.focused, DevicePane), what="back, by Escape")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen))
+        await pilot.press("q")  # q closes the verdict, it does not quit the app
+        await wait_for(pilot, lambda: isinstance(app.focused, DevicePane), what="back, by q")
+        assert app.return_code is None
+
+
+async def test_verdict_screen_scrolls_at_80x24(tmp_path: Path) -> None:
+    app = make_app(tmp_path, DEV, pace=Pace.scaled(0.05), scenario="match-mismatch")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: "FAILED" in verdict_line(app), what="failed")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen))
+        assert "Phases" not in screen_text(app)  # below the fold at 80x24
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "Phases" in screen_text(app), what="scrolled to phases")
+
+
+async def test_a_missed_stop_copy_is_shown_as_inferred(tmp_path: Path) -> None:
+    # Polling stops while the source is in PRE_COPY and resumes once the migration is over:
+    # the readings go PRE_COPY -> STOP, so STOP_COPY was there but never seen.
+    app = make_app(tmp_path, pace=Pace(arc=0.0, phase=0.4))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await pilot.press("m")
+        await wait_for(
+            pilot, lambda: app.session.timeline.last("source") == "PRE_COPY", what="PRE_COPY"
+        )
+        await pilot.press("p")
+        pair = app.session.world.pair
+        src, dst = pair.src.device(DEV), pair.dst.device(DEV)
+        await wait_for(
+            pilot,
+            lambda: src.state is MigrationState.STOP and dst.state is MigrationState.RUNNING,
+            what="the migration ends while nobody looks",
+        )
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "SUCCEEDED" in verdict_line(app), what="succeeded")
+        timeline = timeline_text(app)
+        assert "src STOP_COPY (inferred: not seen, implied by PRE_COPY → STOP)" in timeline
+        assert "dst STOP (inferred: not seen, implied by RESUMING → RUNNING)" in timeline
+        # In order: the inferred state comes before the reading that implies it.
+        assert timeline.index("src STOP_COPY (inferred") < timeline.index("src STOP\n")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen))
+        text = " ".join(screen_text(app).split())
+        assert "(inferred: the vm-stop boundary was not seen, but implied)" in text
+        assert "inferred state (not seen): source STOP_COPY" in text
