@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sim.pace import Pace
 from tests.ui.helpers import DEV, attached, make_app, screen_text, wait_for
 from vfio_tui.model.states import MigrationState
 from vfio_tui.ui.app import VfioTuiApp
+from vfio_tui.ui.screens.help import HelpScreen
 from vfio_tui.ui.screens.verdict import VerdictScreen
 from vfio_tui.ui.widgets.pane import DevicePane
 
@@ -109,7 +111,7 @@ async def test_verdict_screen_scrolls_at_80x24(tmp_path: Path) -> None:
 async def test_a_missed_stop_copy_is_shown_as_inferred(tmp_path: Path) -> None:
     # Polling stops while the source is in PRE_COPY and resumes once the migration is over:
     # the readings go PRE_COPY -> STOP, so STOP_COPY was there but never seen.
-    app = make_app(tmp_path, pace=Pace(arc=0.0, phase=0.4))
+    app = make_app(tmp_path, pace=Pace(arc=0.0, phase=0.8))  # PRE_COPY lasts 2 s
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")
@@ -130,9 +132,31 @@ async def test_a_missed_stop_copy_is_shown_as_inferred(tmp_path: Path) -> None:
         assert "src STOP_COPY (inferred: not seen, implied by PRE_COPY → STOP)" in timeline
         assert "dst STOP (inferred: not seen, implied by RESUMING → RUNNING)" in timeline
         # In order: the inferred state comes before the reading that implies it.
-        assert timeline.index("src STOP_COPY (inferred") < timeline.index("src STOP\n")
+        stop = re.search(r"src STOP$", timeline, re.MULTILINE)
+        assert stop is not None and timeline.index("src STOP_COPY (inferred") < stop.start()
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen))
         text = " ".join(screen_text(app).split())
         assert "(inferred: the vm-stop boundary was not seen, but implied)" in text
         assert "inferred state (not seen): source STOP_COPY" in text
+
+
+async def test_verdict_key_is_in_help_and_palette_and_remappable(tmp_path: Path) -> None:
+    app = make_app(tmp_path, keymap={"verdict": "V"})
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Verdict" in commands
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = screen_text(app)
+        assert re.search(r"\bV +Verdict +verdict\b", text), "the remapped key, its words, its id"
+        app.screen.query_one("#help-body").scroll_end(animate=False)
+        await wait_for(
+            pilot, lambda: "✗ FAILED  ⧖ STUCK" in screen_text(app), what="the line's marks"
+        )
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.focused, DevicePane))
+        await pilot.press("V")
+        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen), what="remapped key")
+        assert "NOT-STARTED" in screen_text(app)
