@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import RichLog
@@ -11,10 +12,12 @@ from textual.widgets import RichLog
 from sim.pace import Pace
 from tests.ui.helpers import DEV, attached, make_app, screen_text, wait_for
 from vfio_tui.model.states import MigrationState
+from vfio_tui.model.verdict import Cause, Evidence, Outcome, Phases, Verdict, Where
 from vfio_tui.ui.app import VfioTuiApp
 from vfio_tui.ui.screens.help import HelpScreen
-from vfio_tui.ui.screens.verdict import VerdictScreen
+from vfio_tui.ui.screens.verdict import VerdictScreen, verdict_body
 from vfio_tui.ui.widgets.pane import DevicePane
+from vfio_tui.ui.widgets.verdict import headline
 
 
 def verdict_line(app: VfioTuiApp) -> str:
@@ -160,3 +163,45 @@ async def test_verdict_key_is_in_help_and_palette_and_remappable(tmp_path: Path)
         await pilot.press("V")
         await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen), what="remapped key")
         assert "NOT-STARTED" in screen_text(app)
+
+
+async def test_the_verdict_is_judged_only_when_a_poll_brings_a_new_fact(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: attached(app))
+        await wait_for(pilot, lambda: app.verdict is not None, what="a first verdict")
+        session = app.session
+        judged, polled = [], []
+        verdict, poll = session.verdict, session.poll
+
+        def counting_verdict(*args: Any) -> Any:
+            judged.append(1)
+            return verdict(*args)
+
+        async def counting_poll(name: str) -> Any:
+            polled.append(name)
+            return await poll(name)
+
+        session.verdict = counting_verdict  # type: ignore[method-assign]
+        session.poll = counting_poll  # type: ignore[method-assign]
+        await wait_for(pilot, lambda: len(polled) >= 20, what="twenty quiet polls")
+        assert judged == []  # nothing changed: the verdict stands as it was
+        await pilot.press("m")
+        await wait_for(pilot, lambda: "SUCCEEDED" in verdict_line(app), what="succeeded")
+        assert 0 < len(judged) <= len(polled)
+
+
+def test_host_text_in_a_verdict_is_escaped_never_markup() -> None:
+    hostile = "\x1b]0;owned\x07 [bold red]x[/]"
+    verdict = Verdict(
+        Outcome.UNKNOWN,
+        Cause.STATE_UNREADABLE,
+        Where("source", file=f"hisi_acc/{hostile}", at=1.0),
+        f"the source `state` file cannot be read: {hostile}",
+        (Evidence(f"source state unreadable: {hostile}", ()),),
+        (),
+        Phases(),
+    )
+    for text in (headline(verdict), verdict_body(verdict)):
+        assert "\x1b" not in text.plain and "\x07" not in text.plain
+        assert "\\x1b]0;owned\\x07 [bold red]x[/]" in text.plain  # shown as written, escaped

@@ -36,7 +36,7 @@ from vfio_tui.transport.hostkeys import HostKeyError
 from vfio_tui.ui.messages import ActionDone, Attached, LinkChanged, LogLine, Narration, Polled
 from vfio_tui.ui.screens.dialogs import HostKeyScreen, PickerScreen
 from vfio_tui.ui.widgets.pane import DevicePane
-from vfio_tui.ui.widgets.verdict import TimelineNotes, VerdictLine
+from vfio_tui.ui.widgets.verdict import IN_PROGRESS, TimelineNotes, VerdictLine
 
 if TYPE_CHECKING:  # these load on first use, after the first paint
     from vfio_tui.model.verdict import Verdict
@@ -246,7 +246,7 @@ class VfioTuiApp(App[int]):
         now = self.wallclock()
         for side in SIDES:
             self.pane(side).tick(now, None if self.paused else self.interval)
-        if not self.paused and self.verdict is not None and not self.verdict.ended:
+        if not self.paused and self.verdict is not None and self.verdict.outcome is IN_PROGRESS:
             self._update_verdict(again=True)  # "for 3.2 s", and stuck, go with the clock
 
     # --- logging ----------------------------------------------------------------------

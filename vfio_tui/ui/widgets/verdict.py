@@ -24,6 +24,7 @@ OUTCOME_LOOK: dict[Outcome, tuple[str, str]] = {
     Outcome.STUCK: ("⧖", "-stuck"),
     Outcome.UNKNOWN: ("?", "-unknown"),
 }
+IN_PROGRESS = Outcome.IN_PROGRESS  # the only outcome whose words change with the clock alone
 WARNING_CLASS = "-warning"  # succeeded, with a cause (a warning such as guest-driver-not-loaded)
 
 # Causes whose signature is a transition the driver refused (the side stays, or goes back).
