@@ -36,7 +36,7 @@ async def test_clean_migration_line_says_succeeded_with_phases_in_monochrome(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    app = make_app(tmp_path, pace=Pace.scaled(0.05))
+    app = make_app(tmp_path, pace=Pace.scaled(0.2))  # slow enough that polls see PRE_COPY
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await wait_for(pilot, lambda: "NOT-STARTED" in verdict_line(app), what="not started")
@@ -145,7 +145,7 @@ async def test_a_missed_stop_copy_is_shown_as_inferred(tmp_path: Path) -> None:
 
 
 async def test_verdict_key_is_in_help_and_palette_and_remappable(tmp_path: Path) -> None:
-    app = make_app(tmp_path, keymap={"verdict": "V"})
+    app = make_app(tmp_path, pace=Pace.scaled(0.2), keymap={"verdict": "V"})
     async with app.run_test(size=(100, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         commands = [c.title for c in app.get_system_commands(app.screen)]
@@ -163,6 +163,12 @@ async def test_verdict_key_is_in_help_and_palette_and_remappable(tmp_path: Path)
         await pilot.press("V")
         await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen), what="remapped key")
         assert "NOT-STARTED" in screen_text(app)
+        # The open screen follows the verdict (m is the main screen's key: run it directly).
+        app.action_migrate()
+        await wait_for(
+            pilot, lambda: "Verdict: ✓ SUCCEEDED" in screen_text(app), what="the screen follows"
+        )
+        assert "total" in screen_text(app)
 
 
 async def test_the_verdict_is_judged_only_when_a_poll_brings_a_new_fact(tmp_path: Path) -> None:
