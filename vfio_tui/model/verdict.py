@@ -333,6 +333,7 @@ class InferredState:
     at: float  # the time of the first reading after it
     why: str
     refs: tuple[Ref, ...]
+    between: tuple[str, str] = ("", "")  # the two states seen around it, e.g. PRE_COPY, STOP
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -646,7 +647,7 @@ class _Judge:
                 if a in before and b in after:
                     text = f"{a} -> {b} must have passed {missing}: {why}"
                     found.append(
-                        InferredState(side.name, missing, rb.at, text, (_ref(ra), _ref(rb)))
+                        InferredState(side.name, missing, rb.at, text, (_ref(ra), _ref(rb)), (a, b))
                     )
         return found
 

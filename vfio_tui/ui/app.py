@@ -41,8 +41,10 @@ from vfio_tui.ui.messages import ActionDone, Attached, LinkChanged, LogLine, Nar
 from vfio_tui.ui.screens.dialogs import HostKeyScreen, PickerScreen
 from vfio_tui.ui.widgets.footer import FittingFooter
 from vfio_tui.ui.widgets.pane import DevicePane
+from vfio_tui.ui.widgets.verdict import IN_PROGRESS, TimelineNotes, VerdictLine
 
 if TYPE_CHECKING:  # these load on first use, after the first paint
+    from vfio_tui.model.verdict import Verdict
     from vfio_tui.services.captures import Capture
     from vfio_tui.services.session import Action, Session
     from vfio_tui.transport.hosts import SimWorld
@@ -61,6 +63,7 @@ MAIN_SCREEN_ACTIONS = DEVICE_ACTIONS | {
     "pick_fault",
     "focus_pane",
     "grow_bottom",
+    "verdict",
 }
 # tab goes round these, in this order; the timeline and log scroll with the arrows.
 FOCUS_ORDER = ("#source", "#destination", "#timeline", "#log")
@@ -103,6 +106,7 @@ class VfioTuiApp(App[int]):
         Binding("question_mark", "help", "Help", id="help", key_display="?"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+p", "command_palette", "Palette", id="palette", priority=True),
+        Binding("v", "verdict", "Verdict", id="verdict"),
         Binding("s", "save", "⚠Save", id="save"),
         Binding("S", "save_both", "⚠Save both", id="save-both"),
         Binding("i", "io_test", "⚠IO test", id="io-test"),
@@ -152,6 +156,9 @@ class VfioTuiApp(App[int]):
         self._capture_problem_reported: str | None = None
         self.fault = scenario or "clean"  # the simulator's fault for the next migration
         self._wake = {side: asyncio.Event() for side in SIDES}
+        self.verdict: Verdict | None = None  # judged when new facts arrive, shown on a line
+        self._verdict_facts: tuple[int, int, int] | None = None
+        self._timeline_notes = TimelineNotes()
         self._resume = asyncio.Event()
         self._resume.set()
         # One question at a time: a second host's key dialog waits for the first
@@ -203,6 +210,7 @@ class VfioTuiApp(App[int]):
         with Horizontal(id="panes"):
             yield DevicePane("source", id="source")
             yield DevicePane("destination", id="destination")
+        yield VerdictLine(id="verdict")
         with Horizontal(id="bottom"):
             timeline = RichLog(
                 id="timeline", wrap=False, markup=False, max_lines=1000, min_width=20
@@ -275,6 +283,8 @@ class VfioTuiApp(App[int]):
         now = self.wallclock()
         for side in SIDES:
             self.pane(side).tick(now, None if self.paused else self.interval)
+        if not self.paused and self.verdict is not None and self.verdict.outcome is IN_PROGRESS:
+            self._update_verdict(again=True)  # "for 3.2 s", and stuck, go with the clock
 
     # --- logging ----------------------------------------------------------------------
 
@@ -388,17 +398,38 @@ class VfioTuiApp(App[int]):
             pane.set_identity(side.url.label, side.device, outcome.layout)
         pane.show_snapshot(outcome.snapshot, self.session.timeline.last_readable(message.side))
         pane.tick(self.wallclock(), self.interval)
+        timeline = self._main.query_one("#timeline", RichLog)
+        for line in self._update_verdict():  # inferred states: before the reading implying them
+            timeline.write(line)
         if outcome.event is not None:
             event = outcome.event
             who = "src" if event.side == "source" else "      dst"
-            self._main.query_one("#timeline", RichLog).write(
-                Text(f"{event.at:8.2f}s {who} {printable(event.state)}")
-            )
+            timeline.write(Text(f"{event.at:8.2f}s {who} {printable(event.state)}"))
             if event.previous is not None:
                 self.log_line(f"state {event.previous} -> {event.state}", message.side)
         for capture in outcome.captures:
             self._log_kept(capture, message.side)
         self._report_capture_failures()
+        if self.verdict is not None:
+            for line in self._timeline_notes.ended(self.verdict):
+                timeline.write(line)
+
+    def _update_verdict(self, again: bool = False) -> list[Text]:
+        """Judge again if facts arrived since the last verdict (or `again`, as time passes);
+        show it on the verdict line and an open verdict screen. Returns the timeline entries
+        for inferred states not shown yet."""
+        from vfio_tui.ui.screens.verdict import VerdictScreen
+
+        record = self.session.record
+        facts = (len(record.readings), len(record.actions), len(record.qmp))
+        if facts == self._verdict_facts and not again:
+            return []
+        self._verdict_facts = facts
+        self.verdict = verdict = self.session.verdict()
+        self._main.query_one("#verdict", VerdictLine).show(verdict)
+        if isinstance(self.screen, VerdictScreen):
+            self.screen.show(verdict)
+        return self._timeline_notes.inferred(verdict)
 
     def _report_capture_failures(self, always: bool = False) -> bool:
         """Say (log and notification) that captures could not be written: once per reason
@@ -491,6 +522,8 @@ class VfioTuiApp(App[int]):
             self.notify(printable(outcome.message), severity="warning", markup=False)
         self.log_line(outcome.message, outcome.side)
         self._report_capture_failures()
+        for line in self._update_verdict():  # an action's answer is a fact too
+            self._main.query_one("#timeline", RichLog).write(line)
 
     def action_keep(self) -> None:
         """Keep the focused side's migration data as it is now, as a capture."""
@@ -582,6 +615,14 @@ class VfioTuiApp(App[int]):
         from vfio_tui.ui.screens.diff import DiffScreen
 
         self.push_screen(DiffScreen(self.session.captures))
+
+    def action_verdict(self) -> None:
+        from vfio_tui.ui.screens.verdict import VerdictScreen
+
+        if self.verdict is None:
+            self._update_verdict(again=True)
+        assert self.verdict is not None
+        self.push_screen(VerdictScreen(self.verdict))
 
     def action_help(self) -> None:
         from vfio_tui.ui.screens.diff import DiffScreen

@@ -68,6 +68,15 @@ class HelpScreen(ModalScreen[None]):
                         style="dim",
                     )
                 )
+                yield Static(
+                    Text(
+                        "\nVerdict line (under the panes; v opens the full verdict): "
+                        "· NOT-STARTED  » IN-PROGRESS  ✓ SUCCEEDED  ✗ FAILED  ⧖ STUCK  ? UNKNOWN, "
+                        "with the cause id and where; timeline entries marked `inferred` were "
+                        "not seen but are implied by the states around them.",
+                        style="dim",
+                    )
+                )
                 if self.faults:
                     yield Static(Text("\nSimulated faults (f, then m)", style="bold"))
                     yield Static(faults)
