@@ -9,6 +9,7 @@ stray `[/]` that ends the app with MarkupError).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -88,13 +89,13 @@ async def test_hostile_contents_are_shown_escaped(tmp_path: Path) -> None:
         assert app.is_running and app.return_code is None  # the link quit nothing
 
 
-@pytest.fixture
-async def grumpy_server() -> AsyncIterator[tuple[int, asyncssh.SSHKey]]:
-    """An SSH server whose shell prints markup and an escape on stderr, then fails."""
+@contextlib.asynccontextmanager
+async def stderr_server(stderr: bytes) -> AsyncIterator[tuple[int, asyncssh.SSHKey]]:
+    """An SSH server whose shell prints `stderr`, then fails: (its port, its host key)."""
     key = asyncssh.generate_private_key("ssh-ed25519")
 
     async def shell(process: asyncssh.SSHServerProcess[bytes]) -> None:
-        process.stderr.write(b"[/] remote says no \x1b]0;pwned\x07\n")
+        process.stderr.write(stderr)
         process.exit(1)
 
     class Server(asyncssh.SSHServer):
@@ -104,8 +105,17 @@ async def grumpy_server() -> AsyncIterator[tuple[int, asyncssh.SSHKey]]:
     server = await asyncssh.create_server(
         Server, "127.0.0.1", 0, server_host_keys=[key], process_factory=shell, encoding=None
     )
-    yield int(server.get_port()), key
-    server.close()
+    try:
+        yield int(server.get_port()), key
+    finally:
+        server.close()
+
+
+@pytest.fixture
+async def grumpy_server() -> AsyncIterator[tuple[int, asyncssh.SSHKey]]:
+    """A server whose shell prints markup and an escape on stderr, then fails."""
+    async with stderr_server(b"[/] remote says no \x1b]0;pwned\x07\n") as server:
+        yield server
 
 
 async def test_remote_stderr_is_shown_escaped_and_not_as_markup(
@@ -214,21 +224,7 @@ def test_any_host_text_leaves_no_control_character_on_screen(
 
 async def show_stderr(tmp_path: Path, stderr: bytes) -> None:
     """A remote shell that prints `stderr` and fails, through the whole app."""
-    key = asyncssh.generate_private_key("ssh-ed25519")
-
-    async def shell(process: asyncssh.SSHServerProcess[bytes]) -> None:
-        process.stderr.write(stderr)
-        process.exit(1)
-
-    class Server(asyncssh.SSHServer):
-        def begin_auth(self, username: str) -> bool:
-            return False
-
-    server = await asyncssh.create_server(
-        Server, "127.0.0.1", 0, server_host_keys=[key], process_factory=shell, encoding=None
-    )
-    try:
-        port = int(server.get_port())
+    async with stderr_server(stderr) as (port, key):
         known = tmp_path / "known_hosts"
         line = known_hosts_line("127.0.0.1", port, key.export_public_key("openssh"))
         write_known_hosts(str(known), [line])
@@ -246,8 +242,6 @@ async def show_stderr(tmp_path: Path, stderr: bytes) -> None:
             )
             assert controls(screen_text(app)) == []
             assert app.is_running and app.return_code is None
-    finally:
-        server.close()
 
 
 @settings(
