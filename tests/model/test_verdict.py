@@ -248,6 +248,30 @@ def test_precopy_hang_needs_the_qmp_fact_of_a_restart() -> None:
     assert any(r.kind == "qmp" for e in verdict.evidence for r in e.refs)
 
 
+def test_facts_written_as_json_give_the_same_verdict_back() -> None:
+    """`vfio-tui watch --json` prints its facts; read back (through JSON text) they are the
+    same facts, errors, binary data, actions and QMP facts included, and judge the same."""
+    rec = blocked_in_stop_copy()
+    rec.read(DST, 1.6, {MIGF: FileResult(MIGF, data=bytes(range(256)))})
+    rec.acted(
+        SRC,
+        1.7,
+        FileKind.CMD_STATE.path,
+        failed(FileKind.CMD_STATE.path, ReadErrorKind.DEVICE_ERROR, 22),
+    )
+    facts = rec.facts(7.0)
+    facts = Facts(
+        facts.readings,
+        facts.actions,
+        (QmpFact(0, 1.2, SRC, "MIGRATION", {"status": "setup"}),),
+        facts.now,
+    )
+    back = Facts.from_json(json.loads(json.dumps(facts.to_json())))
+    assert back == facts
+    assert judge(back, stuck_after=5).to_json() == judge(facts, stuck_after=5).to_json()
+    assert judge(back, stuck_after=5).cause is Cause.PRECOPY_HANG
+
+
 def test_a_vanished_device_is_an_unplug_and_an_unreachable_host_is_said_so() -> None:
     rec = blocked_in_stop_copy()
     rec.read(SRC, 2.0, {STATE: failed(STATE, ReadErrorKind.NOT_FOUND, errno.ENOENT)})
