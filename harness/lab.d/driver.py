@@ -34,6 +34,9 @@ SLOW_BANDWIDTH = 170_000  # bytes per second (seen moving 1.2 MB/s regardless: L
 HOLD_S = 4.0  # held-stop-copy: how long the source is parked in STOP_COPY
 FINAL = {"completed", "failed", "cancelled"}
 DEADLINE = 180.0
+# half watch's default 0.2 s: port-mismatch's pre-copy lasts 0.2 to 0.6 s, and a
+# watch at 0.2 s was seen to miss it (then it says stuck after 30 s: harness/LAB.md)
+WATCH_INTERVAL = 0.1
 WATCH_GIVE_UP = 90.0  # vfio-tui watch --give-up-after: every run ends well within it
 WATCH_READY_S = 60.0  # how long its two SSH readers may take to start on a busy machine
 WATCH_SETTLE_S = 1.0  # after that, time for its first reading of both devices
@@ -146,6 +149,8 @@ class Watch:
         self.args = [
             "watch",
             "--json",
+            "--interval",
+            f"{WATCH_INTERVAL:g}",
             "--give-up-after",
             f"{WATCH_GIVE_UP:g}",
             "--ssh-config",

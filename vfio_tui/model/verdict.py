@@ -1100,13 +1100,27 @@ class _Judge:
         label, reading = side.states[-1]
         where = Where(side.name, label, at=reading.at)
         if quiet >= self.stuck_after:
+            sc = src.states[-1][0] if src.states else "?"
+            dc = dst.states[-1][0] if dst.states else "?"
+            why = "the facts name no cause"
+            if sc == "RUNNING" and dc == "RESUMING" and not src.seen(_SOURCE_MOVED):
+                # Seen on a real 6.12 (harness/LAB.md): a refused mtty header ends a
+                # 0.2 s pre-copy that a 0.2 s poll can miss; the QEMU that exited leaves
+                # its mtty in RESUMING. A device without pre-copy looks the same while
+                # RAM is still being copied, so this stays unknown.
+                why = (
+                    "the destination waits in RESUMING while the source was never seen "
+                    "leaving RUNNING: either the source came back to RUNNING from a "
+                    "pre-copy shorter than the poll interval (the migration failed; the "
+                    "destination's QEMU may have exited), or its device has no pre-copy "
+                    "and guest RAM is still being copied"
+                )
             return self.verdict(
                 Outcome.STUCK,
                 Cause.UNKNOWN,
                 where,
                 f"no state change on either host for {quiet:.1f} s during {phase} "
-                f"(source {src.states[-1][0] if src.states else '?'}, destination "
-                f"{dst.states[-1][0] if dst.states else '?'}); the facts name no cause",
+                f"(source {sc}, destination {dc}); {why}",
             )
         return self.verdict(
             Outcome.IN_PROGRESS,
