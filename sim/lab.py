@@ -108,8 +108,8 @@ class Comparison:
 
 def load(path: Path) -> Json:
     record: Json = json.loads(path.read_text())
-    if record.get("schema") != 1 or record.get("run") not in SCENARIO_OF:
-        raise ValueError(f"{path}: not a lab record (schema 1, a known run)")
+    if record.get("schema") != 2 or record.get("run") not in SCENARIO_OF:
+        raise ValueError(f"{path}: not a lab record (schema 2, a known run)")
     return record
 
 

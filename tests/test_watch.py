@@ -20,7 +20,7 @@ from sim.scenarios import scenario
 from sim.sshserver import SimSshServer, serve_pair
 from vfio_tui import cli
 from vfio_tui.model.hosturl import parse_host_url
-from vfio_tui.model.verdict import Cause, Outcome, Verdict
+from vfio_tui.model.verdict import Cause, Facts, Outcome, Verdict, judge
 from vfio_tui.services.watch import WatchResult, watch
 from vfio_tui.transport.base import TransportOptions
 from vfio_tui.transport.hosts import SimWorld
@@ -195,8 +195,11 @@ async def test_watch_json_over_ssh_from_the_command_line(
     status = await asyncio.to_thread(cli.main, argv)
     out = json.loads(capsys.readouterr().out)
     assert status == 1
-    assert set(out) == {"verdict", "source", "destination"}
+    assert set(out) == {"verdict", "source", "destination", "facts"}
     verdict = out["verdict"]
+    # The facts it printed give the same verdict again (what the lab's records replay).
+    assert judge(Facts.from_json(out["facts"])).to_json() == verdict
+    assert out["facts"]["readings"][0]["path"] == "state"
     assert set(verdict) == {"outcome", "cause", "where", "summary", "evidence", "next", "phases"}
     assert (verdict["outcome"], verdict["cause"]) == ("failed", "match-mismatch")
     assert verdict["where"]["side"] == "destination"
@@ -249,6 +252,11 @@ def test_watch_json_hung_save_is_stuck_and_exits_1(capsys: pytest.CaptureFixture
     assert status == 1
     assert (verdict["outcome"], verdict["cause"]) == ("stuck", "hung-save")
     assert verdict["evidence"] and verdict["next"]
+    # Replayed from the printed facts with the same --stuck-after: the same verdict; a
+    # longer --stuck-after would not call it stuck yet, so the facts carry the time too.
+    facts = Facts.from_json(json.loads(out)["facts"])
+    assert judge(facts, stuck_after=2).to_json() == verdict
+    assert judge(facts, stuck_after=1000).outcome is Outcome.IN_PROGRESS
 
 
 def test_watch_gives_up_with_3_when_no_migration_starts(capsys: pytest.CaptureFixture[str]) -> None:

@@ -356,6 +356,7 @@ def cmd_watch(argv: Sequence[str]) -> int:
             "verdict": verdict.to_json(),
             "source": result.sides[0].to_json(),
             "destination": result.sides[1].to_json(),
+            "facts": result.facts.to_json(),  # the verdict again: judge(Facts.from_json(...))
         }
         print(json.dumps(out, indent=2))
     else:

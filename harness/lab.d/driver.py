@@ -7,11 +7,11 @@ Run by `harness/lab run NAME` with the project's .venv Python (it needs asyncssh
 Over one SSH connection to the guest's dropbear it re-creates the two mtty
 devices and starts the two inner QEMUs (lab.d/guest.sh setup), drives the
 migration through each QEMU's QMP socket (a direct-tcpip channel to the
-guest's loopback), and meanwhile takes `vfio-tui snapshot --json` readings of
-both devices over SSH, as a user would. It writes one JSON record (schema:
-harness/LAB.md): both QEMUs' QMP events and final query-migrate, the in-guest
-poller's debugfs states (all stamped by the guest's real-time clock), and what
-the app saw.
+guest's loopback), and meanwhile runs `vfio-tui watch --json` on both devices
+over SSH, as a user would, from before the migration until it says how it
+ended. It writes one JSON record (schema: harness/LAB.md): both QEMUs' QMP
+events and final query-migrate, the in-guest poller's debugfs states (all
+stamped by the guest's real-time clock), and what the app saw and concluded.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ SLOW_BANDWIDTH = 170_000  # bytes per second (seen moving 1.2 MB/s regardless: L
 HOLD_S = 4.0  # held-stop-copy: how long the source is parked in STOP_COPY
 FINAL = {"completed", "failed", "cancelled"}
 DEADLINE = 180.0
+# half watch's default 0.2 s: port-mismatch's pre-copy lasts 0.2 to 0.6 s, and a
+# watch at 0.2 s was seen to miss it (then it says stuck after 30 s: harness/LAB.md)
+WATCH_INTERVAL = 0.1
+WATCH_GIVE_UP = 90.0  # vfio-tui watch --give-up-after: every run ends well within it
+WATCH_READY_S = 60.0  # how long its two SSH readers may take to start on a busy machine
+WATCH_SETTLE_S = 1.0  # after that, time for its first reading of both devices
 
 
 class QmpClosed(Exception):
@@ -136,46 +142,71 @@ def has_device_state(state: str) -> Any:
     )
 
 
-class Snapshots:
-    """`vfio-tui snapshot --json` of both devices, over SSH, again and again."""
+class Watch:
+    """`vfio-tui watch --json` of both devices over SSH, as a user (or a CI job) runs it."""
 
     def __init__(self, repo: Path, state: Path, port: int, uuids: tuple[str, str], offset: float):
-        self.cmd = [
-            str(repo / ".venv/bin/vfio-tui"),
-            "snapshot",
+        self.args = [
+            "watch",
             "--json",
+            "--interval",
+            f"{WATCH_INTERVAL:g}",
+            "--give-up-after",
+            f"{WATCH_GIVE_UP:g}",
             "--ssh-config",
             str(state / "ssh_config"),
             f"ssh://root@127.0.0.1:{port}#{uuids[0]}",
             f"ssh://root@127.0.0.1:{port}#{uuids[1]}",
         ]
+        self.exe = str(repo / ".venv/bin/vfio-tui")
         self.offset = offset  # guest clock - host clock
-        self.readings: list[dict[str, Any]] = []
-        self.stop = asyncio.Event()
+        self.proc: asyncio.subprocess.Process | None = None
+        self.t_start = 0.0
+        self.reading: dict[str, Any] = {}
 
-    async def take(self) -> None:
-        start = time.time()
-        proc = await asyncio.create_subprocess_exec(
-            *self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    async def start(self) -> None:
+        self.t_start = time.time()
+        self.proc = await asyncio.create_subprocess_exec(
+            self.exe, *self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        out, err = await proc.communicate()
+
+    async def readers_up(self, conn: asyncssh.SSHClientConnection) -> bool:
+        """Until both of its remote readers (`sh -s`, one per device URL) run in the guest."""
+        assert self.proc is not None
+        count = (
+            "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done"
+            " | grep -c '^sh -s $' || true"
+        )
+        end = time.monotonic() + WATCH_READY_S
+        while time.monotonic() < end and self.proc.returncode is None:
+            if int((await guest(conn, count)).strip() or 0) >= 2:
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
+    async def finish(self) -> dict[str, Any]:
+        """Its result once it ends by itself (an end, or --give-up-after); killed past a bound."""
+        assert self.proc is not None
+        try:
+            out, err = await asyncio.wait_for(self.proc.communicate(), WATCH_GIVE_UP + 60)
+        except TimeoutError:
+            self.proc.kill()
+            out, err = await self.proc.communicate()
         end = time.time()
         reading: dict[str, Any] = {
-            "t_start": round(start + self.offset, 6),
+            "command": ["vfio-tui", *self.args],
+            "t_start": round(self.t_start + self.offset, 6),
             "t_end": round(end + self.offset, 6),
-            "exit": proc.returncode,
+            "exit": self.proc.returncode,
         }
         try:
-            reading["snapshot"] = json.loads(out)
+            reading["result"] = json.loads(out)
         except ValueError:
+            reading["result"] = None
             reading["stdout"] = out.decode(errors="replace")[-2000:]
         if err:
             reading["stderr"] = err.decode(errors="replace")[-2000:]
-        self.readings.append(reading)
-
-    async def loop(self) -> None:
-        while not self.stop.is_set():
-            await self.take()
+        return reading
 
 
 async def guest(conn: asyncssh.SSHClientConnection, command: str) -> str:
@@ -256,9 +287,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if name in ("slow-precopy", "cancel", "destination-killed"):
             await src.cmd("migrate-set-parameters", **{"max-bandwidth": SLOW_BANDWIDTH})
 
-        snaps = Snapshots(repo, state, port, uuids, offset)
-        await snaps.take()  # the app's view before the migration
-        snap_task = asyncio.create_task(snaps.loop())
+        # The app watches from before the migration to its end, as a user would.
+        watcher = Watch(repo, state, port, uuids, offset)
+        await watcher.start()
+        watch_ready = await watcher.readers_up(conn)
+        await asyncio.sleep(WATCH_SETTLE_S)  # its first reading (checked in tests/lab)
         t_migrate = time.time() + offset
         await src.cmd("migrate", uri=f"tcp:127.0.0.1:{STREAM}")
         actions: list[dict[str, Any]] = [{"t": round(t_migrate, 6), "action": "migrate"}]
@@ -292,7 +325,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             timeout=10,
         )
         await asyncio.sleep(1.0)
-        t_done = time.time() + offset  # both sides have settled
         final: dict[str, Any] = {}
         for q in (src, dst):
             try:
@@ -300,10 +332,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             except (QmpClosed, RuntimeError, TimeoutError) as exc:
                 final[q.side] = {"unavailable": str(exc)}
         alive = await guest(conn, "sh /lab/guest.sh alive")
-        snaps.stop.set()
-        await snap_task
-        if snaps.readings[-1]["t_start"] < t_done:
-            await snaps.take()  # the app's view after the end
+        watched = await watcher.finish()  # before the teardown: that is no part of the run
+        watched["ready"] = watch_ready
         # from here on, what the QEMUs and the poller report is the lab's own
         # teardown (SIGTERM to both QEMUs), not the migration
         actions.append({"t": round(time.time() + offset, 6), "action": "teardown"})
@@ -328,7 +358,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "destination": stopped.get("dst.log", "").strip(),
     }
     return {
-        "schema": 1,
+        "schema": 2,  # 2: app.watch (vfio-tui watch --json) replaces app.snapshots
         "run": name,
         "clock": "guest CLOCK_REALTIME, seconds; app readings converted from the host clock",
         "guest": {"kernel": uname, "qemu": src.version},
@@ -344,13 +374,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "qmp": qmp,
         "qemu_stderr": logs,
         "debugfs": {"poller_reads": reads, **poll},
-        "app": {"snapshots": snaps.readings, "watch": None},
+        "app": {"watch": watched},
     }
 
 
 def outcome(record: dict[str, Any]) -> dict[str, Any]:
     """How the run really ended, from the guest's truth: what the app's verdict
-    (`vfio-tui watch --json`, recorded under app.watch) must be checked against."""
+    (`vfio-tui watch --json`, recorded under app.watch) is checked against."""
     end = min(
         (a["t"] for a in record["actions"] if a["action"] == "teardown"), default=float("inf")
     )

@@ -85,11 +85,11 @@ def test_the_poller_sees_only_states_qemu_asked_for(record: Json) -> None:
 
 
 def test_the_app_read_both_real_devices_over_ssh(record: Json) -> None:
-    """The first `vfio-tui snapshot --json` read both devices before the migration."""
-    first = record["app"]["snapshots"][0]
-    assert first["exit"] == 0, first
+    """`vfio-tui watch --json` read both devices over SSH before the migration started."""
+    facts = record["app"]["watch"]["result"]["facts"]
     for side in ("source", "destination"):
-        assert first["snapshot"][side]["state"] == "RUNNING", first["snapshot"][side]
+        first = next(r for r in facts["readings"] if r["side"] == side and r["path"] == "state")
+        assert first.get("text") == "RUNNING\n", first
 
 
 async def test_port_mismatch_fails_where_the_real_destination_refused_the_data() -> None:
@@ -103,7 +103,8 @@ async def test_port_mismatch_fails_where_the_real_destination_refused_the_data()
 
 
 def test_each_record_says_how_the_run_really_ended(record: Json) -> None:
-    """The truth a verdict (`vfio-tui watch --json`, app.watch) will be checked against."""
+    """The truth the verdict (`vfio-tui watch --json`, app.watch) is checked against
+    (tests/lab/test_verdict_on_real_runs.py)."""
     expected = {
         "clean": ("completed", "STOP", "RUNNING", False),
         "slow-precopy": ("completed", "STOP", "RUNNING", False),
@@ -125,6 +126,7 @@ def test_each_record_says_how_the_run_really_ended(record: Json) -> None:
 def test_held_stop_copy_really_held_the_source_in_stop_copy() -> None:
     """The app saw STOP_COPY on the source while QEMU waited in pre-switchover."""
     record = golden("held-stop-copy")
-    seen = [s["snapshot"]["source"]["state"] for s in record["app"]["snapshots"] if s["exit"] == 0]
-    assert "STOP_COPY" in seen
+    readings = record["app"]["watch"]["result"]["facts"]["readings"]
+    seen = [r.get("text") for r in readings if r["side"] == "source" and r["path"] == "state"]
+    assert "STOP_COPY\n" in seen
     assert record["qmp"]["source"]["query_migrate"]["downtime"] >= 1000 * 3  # ms: the hold

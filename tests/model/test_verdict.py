@@ -248,6 +248,48 @@ def test_precopy_hang_needs_the_qmp_fact_of_a_restart() -> None:
     assert any(r.kind == "qmp" for e in verdict.evidence for r in e.refs)
 
 
+def test_facts_written_as_json_give_the_same_verdict_back() -> None:
+    """`vfio-tui watch --json` prints its facts; read back (through JSON text) they are the
+    same facts, errors, binary data, actions and QMP facts included, and judge the same."""
+    rec = blocked_in_stop_copy()
+    rec.read(DST, 1.6, {MIGF: FileResult(MIGF, data=bytes(range(256)))})
+    rec.acted(
+        SRC,
+        1.7,
+        FileKind.CMD_STATE.path,
+        failed(FileKind.CMD_STATE.path, ReadErrorKind.DEVICE_ERROR, 22),
+    )
+    facts = rec.facts(7.0)
+    facts = Facts(
+        facts.readings,
+        facts.actions,
+        (QmpFact(0, 1.2, SRC, "MIGRATION", {"status": "setup"}),),
+        facts.now,
+    )
+    back = Facts.from_json(json.loads(json.dumps(facts.to_json())))
+    assert back == facts
+    assert judge(back, stuck_after=5).to_json() == judge(facts, stuck_after=5).to_json()
+    assert judge(back, stuck_after=5).cause is Cause.PRECOPY_HANG
+
+
+def test_a_destination_left_in_resuming_by_a_missed_short_pre_copy_says_both_readings() -> None:
+    """Real (lab port-mismatch at the default 0.2 s poll): the source's 0.19 s PRE_COPY
+    was missed; the destination stayed RESUMING. Stuck, and the summary says what it can be."""
+    rec = Record()
+    rec.read(SRC, 0.1, {STATE: state("RUNNING")})
+    rec.read(DST, 0.1, {STATE: state("RUNNING")})
+    rec.read(DST, 3.9, {STATE: state("RESUMING")})
+    verdict = judge(rec.facts(34.0))
+    assert (verdict.outcome, verdict.cause) == (Outcome.STUCK, Cause.UNKNOWN)
+    assert "pre-copy shorter than the poll interval" in verdict.summary
+    assert "no pre-copy" in verdict.summary
+    # seen leaving RUNNING and coming back, it is a failure at once
+    rec.read(SRC, 3.9, {STATE: state("PRE_COPY")})
+    rec.read(SRC, 4.1, {STATE: state("RUNNING")})
+    verdict = judge(rec.facts(4.2))
+    assert (verdict.outcome, verdict.cause) == (Outcome.FAILED, Cause.SOURCE_RESUMED)
+
+
 def test_a_vanished_device_is_an_unplug_and_an_unreachable_host_is_said_so() -> None:
     rec = blocked_in_stop_copy()
     rec.read(SRC, 2.0, {STATE: failed(STATE, ReadErrorKind.NOT_FOUND, errno.ENOENT)})

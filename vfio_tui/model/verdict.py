@@ -226,6 +226,52 @@ class Facts:
     qmp: tuple[QmpFact, ...] = ()
     now: float = 0.0
 
+    def to_json(self) -> dict[str, Any]:
+        """Everything a verdict was judged from: `judge(Facts.from_json(x))` gives it again.
+
+        An evidence reference's `index` is the position in its list here."""
+
+        def fact(at: float, side: str, path: str, result: FileResult) -> dict[str, Any]:
+            return {"at": at, "side": side, "path": path, **result.to_json()}
+
+        return {
+            "now": self.now,
+            "readings": [fact(r.at, r.side, r.path, r.result) for r in self.readings],
+            "actions": [fact(a.at, a.side, a.path, a.result) for a in self.actions],
+            "qmp": [
+                {"at": q.at, "side": q.side, "name": q.name, "data": dict(q.data)} for q in self.qmp
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Facts:
+        """The facts `to_json` wrote; ValueError (or KeyError, TypeError) if malformed."""
+
+        def result(item: Mapping[str, Any]) -> FileResult:
+            return FileResult.from_json(str(item["path"]), item)
+
+        return cls(
+            tuple(
+                Reading(i, float(r["at"]), str(r["side"]), str(r["path"]), result(r))
+                for i, r in enumerate(data.get("readings", ()))
+            ),
+            tuple(
+                ActionFact(i, float(a["at"]), str(a["side"]), str(a["path"]), result(a))
+                for i, a in enumerate(data.get("actions", ()))
+            ),
+            tuple(
+                QmpFact(
+                    i,
+                    float(q["at"]),
+                    str(q["side"]),
+                    str(q["name"]),
+                    {str(k): str(v) for k, v in q.get("data", {}).items()},
+                )
+                for i, q in enumerate(data.get("qmp", ()))
+            ),
+            float(data.get("now", 0.0)),
+        )
+
 
 def _same(old: FileResult | None, new: FileResult) -> bool:
     if old is None or old.data != new.data:
@@ -1055,13 +1101,27 @@ class _Judge:
         label, reading = side.states[-1]
         where = Where(side.name, label, at=reading.at)
         if quiet >= self.stuck_after:
+            sc = src.states[-1][0] if src.states else "?"
+            dc = dst.states[-1][0] if dst.states else "?"
+            why = "the facts name no cause"
+            if sc == "RUNNING" and dc == "RESUMING" and not src.seen(_SOURCE_MOVED):
+                # Seen on a real 6.12 (harness/LAB.md): a refused mtty header ends a
+                # 0.2 s pre-copy that a 0.2 s poll can miss; the QEMU that exited leaves
+                # its mtty in RESUMING. A device without pre-copy looks the same while
+                # RAM is still being copied, so this stays unknown.
+                why = (
+                    "the destination waits in RESUMING while the source was never seen "
+                    "leaving RUNNING: either the source came back to RUNNING from a "
+                    "pre-copy shorter than the poll interval (the migration failed; the "
+                    "destination's QEMU may have exited), or its device has no pre-copy "
+                    "and guest RAM is still being copied"
+                )
             return self.verdict(
                 Outcome.STUCK,
                 Cause.UNKNOWN,
                 where,
                 f"no state change on either host for {quiet:.1f} s during {phase} "
-                f"(source {src.states[-1][0] if src.states else '?'}, destination "
-                f"{dst.states[-1][0] if dst.states else '?'}); the facts name no cause",
+                f"(source {sc}, destination {dc}); {why}",
             )
         return self.verdict(
             Outcome.IN_PROGRESS,

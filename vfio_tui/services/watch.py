@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from vfio_tui.model.hosturl import HostUrl
-from vfio_tui.model.verdict import DEFAULT_STUCK_AFTER, SIDES, Record, Verdict, judge
+from vfio_tui.model.verdict import DEFAULT_STUCK_AFTER, SIDES, Facts, Record, Verdict, judge
 from vfio_tui.services.poller import DevicePoller
 from vfio_tui.services.snapshot import SideResult
 from vfio_tui.transport.base import DeviceChoiceError, HostError, HostTransport, TransportOptions
@@ -33,6 +33,7 @@ class WatchResult:
     sides: list[SideResult]
     timed_out: bool  # the limit passed before the migration ended
     notes: list[str] = field(default_factory=list)  # e.g. the simulator's "migrating ..."
+    facts: Facts = field(default_factory=Facts)  # what the verdict was judged from
 
 
 @dataclass
@@ -78,11 +79,12 @@ async def watch(
             await after_first_reading()
         while True:
             now = clock() - started
-            verdict = judge(record.facts(now), stuck_after)
+            facts = record.facts(now)
+            verdict = judge(facts, stuck_after)
             if verdict.ended:
-                return WatchResult(verdict, _results(sides), False, notes)
+                return WatchResult(verdict, _results(sides), False, notes, facts)
             if now >= give_up_after:
-                return WatchResult(verdict, _results(sides), True, notes)
+                return WatchResult(verdict, _results(sides), True, notes, facts)
             await asyncio.sleep(interval)
             await asyncio.gather(*(_poll(side, record, clock() - started) for side in sides))
     finally:
