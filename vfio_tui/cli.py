@@ -303,7 +303,8 @@ def cmd_watch(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--json",
         action="store_true",
-        help='one object {"verdict": ..., "source": ..., "destination": ...}',
+        help='one object {"verdict": ..., "source": ..., "destination": ..., "facts": ...}: '
+        "the sides as in snapshot --json, and the readings the verdict was judged from",
     )
     parser.add_argument(
         "--interval",
