@@ -20,7 +20,8 @@ HUP/TERM, the reader ends everything it started, including reads still blocked,
 so nothing of it stays on the host. Listing reports a directory it may not read
 (E), rather than showing it empty, and lists every non-directory entry (a FIFO
 too). A name made of safe characters travels as itself after "=" (a base64 field never
-starts with "="), others as base64, so listing starts no process per device or file.
+starts with "="), others as base64, so listing starts no process at all
+unless something is wrong (`ls` then gives the host's own error text).
 The script ends with `done; fin` on one line: bash (sh on some distributions) reads a
 script from stdin a line at a time, and would take a later line for a request. The
 simulator's SSH server speaks the same protocol from Python (sim/sshserver.py).
@@ -116,7 +117,7 @@ seen() {
 }
 do_list() {
   id=$1 root=$2
-  if e=$(ls -d -- "$root/vfio" 2>&1 >/dev/null); then
+  if [ -d "$root/vfio" ] || e=$(ls -d -- "$root/vfio" 2>&1 >/dev/null); then
     set +f
     for d in "$root"/vfio/*; do
       [ -d "$d" ] || continue
