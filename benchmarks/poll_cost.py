@@ -7,6 +7,8 @@ Over both servers (the simulator's asyncssh server, and OpenSSH's sshd reading a
   bare      `true` run as its own command (one channel, one exec): the baseline
   poll      one vfio-tui poll: every pure-read file of the device in one request
   separate  the same files with one `cat` command each
+  list N    listing a tree of N devices (1 and 64, each on its own connection), as a
+            ratio to listing one (target: 64 <= 2x)
 Rounds are interleaved (bare, poll, separate, bare, ...), and each prints min / median /
 max and the ratio of medians to the same connection's bare exec (target: poll <= 1.2x).
 
@@ -38,7 +40,7 @@ from sim.scenarios import scenario
 from sim.sshserver import serve_pair
 from sim.tree import write_trees
 from tests.fixtures.sshd import current_user, running_sshd
-from tests.transport.helpers import trusting
+from tests.transport.helpers import debugfs_tree, trusting
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.transport.base import TransportOptions
 from vfio_tui.transport.ssh import SshTransport
@@ -111,6 +113,32 @@ async def measure(name: str, transport: SshTransport, root: str, rounds: int) ->
     return rows
 
 
+async def listing(user: str, tmp: Path, config: Path, rounds: int) -> list[str]:
+    """Listing 64 devices against listing 1, each on its own connection, interleaved."""
+    transports = {}
+    for count in (1, 64):
+        root = debugfs_tree(tmp / f"list{count}", count)
+        transports[f"list {count}"] = SshTransport(
+            parse_host_url(f"ssh://target{root}"), TransportOptions(ssh_config=[str(config)])
+        )
+
+    def lister(transport: SshTransport) -> Callable[[], Awaitable[object]]:
+        return transport.list_devices
+
+    samples = await interleaved(rounds, {n: lister(t) for n, t in transports.items()})
+    for transport in transports.values():
+        await transport.close()
+    one = statistics.median(samples["list 1"])
+    rows = []
+    for label, times in samples.items():
+        low, mid, high = (1000 * x for x in (min(times), statistics.median(times), max(times)))
+        rows.append(
+            f"{f'OpenSSH sshd ({user})':<42} {label:<12} {low:8.2f} {mid:8.2f} {high:8.2f} ms "
+            f"{statistics.median(times) / one:8.2f}x (vs list 1)"
+        )
+    return rows
+
+
 async def main(rounds: int) -> None:
     rows = [
         f"{'server (login)':<42} {'what':<12} {'min':>8} {'median':>8} {'max':>8}    {'vs bare':>8}"
@@ -140,6 +168,8 @@ async def main(rounds: int) -> None:
                     TransportOptions(ssh_config=[str(config)]),
                 )
                 rows += await measure(f"OpenSSH sshd ({user}, {note})", real, f"{tree}/src", rounds)
+            user = clean_user() or current_user()
+            rows += await listing(user, Path(tmp), sshd.ssh_config(user), rounds)
     print(f"{rounds} interleaved rounds; baseline: a bare `true` exec on the same connection")
     print("\n".join(rows))
     print(

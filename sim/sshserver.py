@@ -27,6 +27,7 @@ from vfio_tui.transport.reader_protocol import (
     b64,
     emit,
     head_error,
+    name_field,
 )
 
 ROOT_PREFIX = DEFAULT_DEBUGFS + "/"
@@ -219,9 +220,9 @@ class SimSshServer:
             write(emit(request, "E", b64(f"ls: cannot access '{root}/vfio': {exc.strerror}")))
             return
         for name, files in sorted(devices.items()):
-            write(emit(request, "D", b64(name)))
+            write(emit(request, "D", name_field(name)))
             for path in files:
-                write(emit(request, "P", b64(name), b64(path)))
+                write(emit(request, "P", name_field(name), name_field(path)))
 
 
 def _relative(path: str) -> str:

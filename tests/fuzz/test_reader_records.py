@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import string
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from vfio_tui.transport.reader_protocol import (
     emit,
     file_answer,
     head_error,
+    name_field,
     parse_record,
 )
 
@@ -136,12 +138,19 @@ def test_timeout_records_parse(request: int, index: int, kind: bytes | None) -> 
 
 @seed(SEED)
 @fuzz
-@given(REQUESTS, st.dictionaries(NAMES, st.lists(NAMES, max_size=6, unique=True), max_size=5))
-def test_listings_parse_to_what_was_listed(request: int, devices: dict[str, list[str]]) -> None:
+@given(
+    REQUESTS,
+    st.dictionaries(NAMES, st.lists(NAMES, max_size=6, unique=True), max_size=5),
+    st.sampled_from([b64, name_field]),
+)
+def test_listings_parse_to_what_was_listed(
+    request: int, devices: dict[str, list[str]], encode: Callable[[str], bytes]
+) -> None:
+    # Names travel as base64, or as themselves after "=" when plain (name_field).
     lines = []
     for name, files in devices.items():
-        lines.append(emit(request, "D", b64(name)))
-        lines += [emit(request, "P", b64(name), b64(path)) for path in files]
+        lines.append(emit(request, "D", encode(name)))
+        lines += [emit(request, "P", encode(name), encode(path)) for path in files]
     lines.append(emit(request, "END"))
     records = [parse_record(line) for line in lines]
     assert all(r is not None and r.request == request for r in records)

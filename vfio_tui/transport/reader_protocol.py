@@ -19,8 +19,12 @@ poll. When its stdin closes (the app quit or the link dropped) or it gets
 HUP/TERM, the reader ends everything it started, including reads still blocked,
 so nothing of it stays on the host. Listing reports a directory it may not read
 (E), rather than showing it empty, and lists every non-directory entry (a FIFO
-too). The simulator's SSH server speaks the same protocol from Python
-(sim/sshserver.py).
+too). A name made of safe characters travels as itself after "=" (a base64 field never
+starts with "="), others as base64, so listing starts no process at all
+unless something is wrong (`ls` then gives the host's own error text).
+The script ends with `done; fin` on one line: bash (sh on some distributions) reads a
+script from stdin a line at a time, and would take a later line for a request. The
+simulator's SSH server speaks the same protocol from Python (sim/sshserver.py).
 """
 
 from __future__ import annotations
@@ -49,6 +53,12 @@ stuck=
 trap 'fired=1' USR1
 rec() { printf '\036VTUI %s\n' "$*"; }
 b64() { printf %s "$1" | base64 -w0; }
+name() {
+  case $1 in
+    ''|*[!A-Za-z0-9._:+/-]*) v=$(b64 "$1") ;;
+    *) v="=$1" ;;
+  esac
+}
 arm() {
   fired=
   ( trap 'kill "$s" 2>/dev/null; exit 0' TERM
@@ -107,20 +117,22 @@ seen() {
 }
 do_list() {
   id=$1 root=$2
-  if e=$(ls -d -- "$root/vfio" 2>&1 >/dev/null); then
+  if [ -d "$root/vfio" ] || e=$(ls -d -- "$root/vfio" 2>&1 >/dev/null); then
     set +f
     for d in "$root"/vfio/*; do
       [ -d "$d" ] || continue
       [ -x "$d" ] || seen "$d" || break
       [ -d "$d/migration" ] || continue
       seen "$d/migration" || break
-      n=$(b64 "${d##*/}")
+      name "${d##*/}"
+      n=$v
       rec "$id D $n"
       for f in "$d"/migration/* "$d"/migration/*/*; do
         if [ -d "$f" ]; then
           seen "$f" || break 2
         elif [ -e "$f" ] || [ -L "$f" ]; then
-          rec "$id P $n $(b64 "${f#"$d"/migration/}")"
+          name "${f#"$d"/migration/}"
+          rec "$id P $n $v"
         fi
       done
     done
@@ -157,11 +169,11 @@ while IFS=' ' read -r id op rest; do
     *) rec "$id E $(b64 "unknown request: $op")" ;;
   esac
   rec "$id END"
-done
-fin
+done; fin
 """
 
 _SAFE_WORD = re.compile(r"[A-Za-z0-9/:._+-]+")
+_PLAIN_NAME = re.compile(rb"=[A-Za-z0-9/:._+-]+")
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
 _STRERROR = {os.strerror(code): code for code in errno_module.errorcode}
 
@@ -253,6 +265,16 @@ def decode_b64(value: bytes) -> str:
         raise ProtocolError(f"bad base64 field {value[:40]!r}") from None
 
 
+def decode_name(value: bytes) -> str:
+    """A device or file name of a listing: "=" and the name itself when it is made of
+    safe characters (the reader encodes those without starting a process), else base64."""
+    if value.startswith(b"="):
+        if _PLAIN_NAME.fullmatch(value) is None:
+            raise ProtocolError(f"bad name field {value[:40]!r}")
+        return value[1:].decode("ascii")
+    return decode_b64(value)
+
+
 @dataclass(frozen=True)
 class FileAnswer:
     """The outcome of one file in a read request."""
@@ -299,12 +321,12 @@ def device_listing(records: Sequence[Record]) -> Listing:
             message = decode_b64(record.fields[0]) if record.fields else ""
             return Listing(devices, message or "listing failed")
         if record.kind == "D":
-            devices.setdefault(decode_b64(record.fields[0]), [])
+            devices.setdefault(decode_name(record.fields[0]), [])
         elif record.kind == "P":
-            name = decode_b64(record.fields[0])
+            name = decode_name(record.fields[0])
             if name not in devices:
                 raise ProtocolError("a file record before its device record")
-            devices[name].append(decode_b64(record.fields[1]))
+            devices[name].append(decode_name(record.fields[1]))
         else:
             raise ProtocolError(f"{record.kind} record in a device listing")
     return Listing({name: sorted(files) for name, files in devices.items()})
@@ -332,6 +354,12 @@ def emit(request: int | None, kind: str, *fields: bytes | str) -> bytes:
 def b64(value: bytes | str) -> bytes:
     raw = value.encode("utf-8") if isinstance(value, str) else value
     return base64.b64encode(raw)
+
+
+def name_field(value: str) -> bytes:
+    """A listing's name as the reader sends it (see decode_name)."""
+    plain = b"=" + value.encode("utf-8")
+    return plain if _PLAIN_NAME.fullmatch(plain) else b64(value)
 
 
 READY_LINE = emit(None, "READY", str(PROTOCOL_VERSION))
