@@ -5,7 +5,6 @@ pane that says `connecting` for ever (issue 10)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -33,14 +32,6 @@ def tree_with(tmp_path: Path, *names: str) -> Path:
         base.mkdir(parents=True)
         (base / "state").write_text("RUNNING\n")
     return tmp_path
-
-
-@pytest.fixture
-async def servers() -> AsyncIterator[list[SimSshServer]]:
-    started: list[SimSshServer] = []
-    yield started
-    for server in started:
-        server.close()
 
 
 async def serve(pair: SimPair, faults: ServerFaults, servers: list[SimSshServer]) -> SimSshServer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncssh
@@ -28,14 +27,6 @@ POLL = ["state", "features", "hisi_acc/migf_data"]
 async def serve(pair: SimPair, host: str = "src", **faults: object) -> SimSshServer:
     (server,) = await serve_pair([pair.host(host)], faults=ServerFaults(**faults))  # type: ignore[arg-type]
     return server
-
-
-@pytest.fixture
-async def servers() -> AsyncIterator[list[SimSshServer]]:
-    started: list[SimSshServer] = []
-    yield started
-    for server in started:
-        server.close()
 
 
 async def test_unknown_host_key_is_refused_until_accepted(
