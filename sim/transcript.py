@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 from sim.device import DataStream, errno_name
 from sim.host import SimHost
 from sim.mtty import MttyDevice
-from vfio_tui.model.fsm import KernelFsm
-from vfio_tui.model.states import MigrationState
+from vfio_tui.model.fsm import KernelFsm, next_step_table
+from vfio_tui.model.states import MigrationFlags, MigrationState
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -111,10 +111,10 @@ class Replay:
         self.kernel = kernel
         guard = kernel.get("kernel", {}).get("vfio_mig_get_next_state", {}).get("loop_guard", True)
         fsm = KernelFsm.FIXED if guard else KernelFsm.UNPATCHED
-        dev = kernel["device"]
+        dev = kernel.get("device", {})  # a transcript missing it is reported by compare()
         resume = kernel.get("resume", {})
         opts: dict[str, Any] = {"features_file": features_file, "kernel": fsm}
-        self.main = MttyDevice(dev["uuid"], nr_ports=2, **opts)
+        self.main = MttyDevice(dev.get("uuid", "mtty"), nr_ports=2, **opts)
         self.two = MttyDevice(resume.get("target_device", "resume-target"), nr_ports=2, **opts)
         self.one = MttyDevice("mtty-1-target", nr_ports=1, **opts)
         self.host = SimHost("kernel", [self.main, self.two, self.one])
@@ -136,7 +136,7 @@ class Replay:
         return {
             "device": await self.device(),
             "uart_program": self.uart_program(),
-            "pairs": [await self.pair(p) for p in self.kernel["pairs"]],
+            "pairs": [await self.pair(p) for p in self.kernel.get("pairs", [])],
             "transfers": {
                 "stop_copy": await self.stop_copy(),
                 "pre_copy": await self.pre_copy(),
@@ -397,18 +397,20 @@ class Comparison:
     compared: int = 0
     differences: list[Difference] = field(default_factory=list)
     not_modelled: list[str] = field(default_factory=list)
-    coverage: Json = field(default_factory=dict)
+    coverage: Json = field(default_factory=dict)  # the transcript's own summary, as recorded
     transfers: int = 0
+    walked: int = 0  # pairs the simulator replayed (counted, not read from the summary)
+    expected_pairs: int = 0  # pairs the harness walks on this device (from the FSM)
 
     @property
     def unexplained(self) -> list[Difference]:
         return [d for d in self.differences if d.known is None]
 
     def text(self) -> str:
-        cov = self.coverage
         lines = [
-            f"kernel {self.kernel_release}: {cov.get('walked', '?')} of "
-            f"{cov.get('total_pairs', '?')} (current, target) pairs walked, "
+            f"kernel {self.kernel_release}: {self.walked} of "
+            f"{len(MigrationState) ** 2} (current, target) pairs walked "
+            f"({self.expected_pairs} reachable), "
             f"{self.transfers} data transfers, {self.compared} facts compared",
             f"differences from the simulator: {len(self.differences)} "
             f"({len(self.unexplained)} unexplained, "
@@ -467,6 +469,8 @@ def compare(kernel: Json, sim: Json) -> Comparison:
         transfers=sum(1 for t in kernel.get("transfers", {}).values() if t.get("data_fd"))
         + sum(1 for c in RESUME_CASES if c in kernel.get("resume", {})),
     )
+    result.walked = sum(1 for pair in sim.get("pairs", []) if "result" in pair)
+    result.differences += _missing(kernel, sim, result)
     for path, k_value in k_flat.items():
         if _not_modelled(path):
             result.not_modelled.append(path)
@@ -478,6 +482,36 @@ def compare(kernel: Json, sim: Json) -> Comparison:
                 Difference(path, k_value, s_value, KNOWN_DIFFERENCES.get(path))
             )
     return result
+
+
+def harness_pairs(flags: MigrationFlags) -> set[tuple[str, str]]:
+    """Every (current, target) pair harness/run walks on a device with `flags`: each
+    reachable (supported) current state, towards every one of the 8 targets."""
+    return {(cur.name, new.name) for cur, new in next_step_table(flags)}
+
+
+def _missing(kernel: Json, sim: Json, result: Comparison) -> list[Difference]:
+    """What the transcript should hold but does not: a section, a pair the harness walks,
+    a summary that disagrees with what is there. Each is unexplained: a transcript that
+    covers less cannot vouch for the simulator."""
+    absent = "<not in the transcript>"
+    found = [
+        Difference(section, absent, "<replayed by the simulator>")
+        for section in COMPARED_SECTIONS
+        if section not in kernel
+    ]
+    flags = MigrationFlags(sim.get("device", {}).get("migration_flags", MigrationFlags.STOP_COPY))
+    expected = harness_pairs(flags)
+    result.expected_pairs = len(expected)
+    covered = {(p["from"], p["to"]) for p in kernel.get("pairs", []) if "result" in p}
+    covered |= {(p["from"], p["to"]) for p in kernel.get("skipped", [])}
+    for cur, new in sorted(expected - covered):
+        found.append(Difference(f"pairs[{cur}->{new}]", absent, "<walked by the harness>"))
+    recorded = kernel.get("coverage", {}).get("walked")
+    counted = sum(1 for p in kernel.get("pairs", []) if "result" in p)
+    if recorded != counted:
+        found.append(Difference("coverage.walked", recorded, f"{counted} pairs in the transcript"))
+    return found
 
 
 def load(path: str | Path) -> Json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -205,3 +206,25 @@ def test_list_into_a_closed_pipe_exits_two_quietly(tmp_path: Path) -> None:
     child.stdout.close()  # as `| head -1` does
     assert child.wait(timeout=120) == 2
     assert b"Traceback" not in child.stderr.read()
+
+
+# --- SHA-256 values, not just their presence -----------------------------------------------
+
+ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # FIPS 180-2 B.1
+
+
+def test_sha256_values_are_the_bytes_hashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through a capture (kept by the store) and a raw file: each side's digest is its bytes'."""
+    store = CaptureStore(tmp_path / "caps")
+    kept = add_capture(store, "source", SOURCE)
+    assert kept.sha256 == hashlib.sha256(SOURCE).hexdigest()
+    abc = write(tmp_path / "abc.bin", b"abc")
+    assert main(["diff", str(kept.directory / f"{kept.id}.json"), str(abc), "--sha256"]) == 1
+    out = capsys.readouterr().out
+    digests = [line.split("sha256 ")[1] for line in out.splitlines() if "sha256 " in line]
+    assert digests == [hashlib.sha256(SOURCE).hexdigest(), ABC_SHA256], out
+    big = bytes(range(256)) * 40_000  # several of the hasher's 4 MiB buffers
+    assert main(["diff", str(write(tmp_path / "big", big)), str(abc), "--sha256"]) == 1
+    assert hashlib.sha256(big).hexdigest() in capsys.readouterr().out

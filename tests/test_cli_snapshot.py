@@ -86,8 +86,12 @@ def test_bad_urls_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
         main(["snapshot", "ssh://user:pw@host", "sim://dst"])
     assert caught.value.code == 2
     assert "no passwords" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as caught:
         main(["snapshot", "ssh://host", "sim://dst", "--scenario", "clean"])
+    assert caught.value.code == 2
+    assert "--scenario applies to the simulated hosts (sim://src, sim://dst) only" in (
+        capsys.readouterr().err
+    )
 
 
 def test_through_sshd_from_the_command_line(sshd: Sshd, clean_tree: Path) -> None:

@@ -125,7 +125,12 @@ def test_format_errors_name_the_line(
 # --- round trips (property tests) ----------------------------------------------------------
 
 u32 = st.integers(0, 2**32 - 1)
-dumps = st.binary(min_size=1, max_size=300)
+# Sizes drawn first, so multi-row dumps (a full 144-byte acc_vf_data is 9 rows) and short last
+# rows are common rather than rare; st.binary alone draws a few bytes at most.
+dump_sizes = st.one_of(
+    st.integers(1, 16), st.integers(17, 300), st.sampled_from([32, 40, 96, 143, 144, 176])
+)
+dumps = dump_sizes.flatmap(lambda n: st.binary(min_size=n, max_size=n))
 notices = st.sampled_from(Notice)
 
 state_files = st.builds(
@@ -173,6 +178,31 @@ ALL_FILES = {
 }
 
 any_file = st.one_of(*[st.tuples(st.just(kind), strategy) for kind, strategy in ALL_FILES.items()])
+
+
+@given(st.sampled_from([FileKind.DATA, FileKind.DEV_DATA, FileKind.MIGF_DATA]), dumps)
+def test_multi_row_dumps_round_trip(kind: FileKind, dump: bytes) -> None:
+    """Every row but the last is full, offsets count up by 16, and the bytes come back."""
+    value = {
+        FileKind.DATA: DataFile(dump),
+        FileKind.DEV_DATA: DevDataFile(dump, 0, 176),
+        FileKind.MIGF_DATA: MigfDataFile(dump, 176),
+    }[kind]
+    text = value.render()
+    rows = [r for r in text.decode().splitlines() if r[:9] in ("Mig Data:", "Dev Data:")]
+    assert len(rows) == -(-len(dump) // 16)
+    for index, row in enumerate(rows):
+        assert row[9:19] == f"{index * 16:08x}: "
+        count = len(row[19:].split(" "))
+        assert count == (16 if index < len(rows) - 1 else len(dump) - 16 * index)
+    assert parse_file(kind, text) == value
+
+
+def test_a_whole_acc_dump_is_nine_rows_as_the_kernel_prints() -> None:
+    rows = DataFile(bytes(range(144))).render().decode().splitlines()
+    assert len(rows) == 9
+    assert rows[0] == "Mig Data:00000000: " + " ".join(f"{i:02x}" for i in range(16))
+    assert rows[8] == "Mig Data:00000080: " + " ".join(f"{i:02x}" for i in range(128, 144))
 
 
 @given(any_file)

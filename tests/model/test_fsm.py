@@ -9,6 +9,8 @@ states are skipped. They are not generated from the implementation.
 
 from __future__ import annotations
 
+import errno
+
 import pytest
 
 from vfio_tui.model.fsm import (
@@ -215,3 +217,49 @@ def test_table_marks_refusals_and_loops() -> None:
     assert fixed[(S.RUNNING, S.STOP)] is S.RUNNING_P2P
     assert (S.ERROR, S.STOP) not in fixed  # unsupported current states are not listed
     assert len(fixed) == 7 * 8
+
+
+# --- the kernel argument and the refusal reasons (issue 18) -------------------------------
+
+
+def test_path_passes_the_kernel_on() -> None:
+    """A multi-step path through the blocked arc loops on an unpatched kernel, as next_step
+    does; a path() that dropped its `kernel` argument would refuse instead."""
+    with pytest.raises(TransitionLoops) as loops:
+        path(S.STOP_COPY, S.PRE_COPY, ALL, KernelFsm.UNPATCHED)
+    assert (loops.value.current, loops.value.target) == (S.STOP_COPY, S.PRE_COPY)
+    with pytest.raises(TransitionRefused) as refused:
+        path(S.STOP_COPY, S.PRE_COPY, ALL, KernelFsm.FIXED)
+    assert refused.value.reason == "blocked transition"
+    # Paths that do not touch the blocked arc are the same on both kernels.
+    assert path(S.STOP_COPY, S.RUNNING, ALL, KernelFsm.UNPATCHED) == [
+        S.STOP,
+        S.RUNNING_P2P,
+        S.RUNNING,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "flags", "reason"),
+    [
+        (S.RUNNING, S.ERROR, ALL, "ERROR can never be requested"),
+        (S.STOP, S.ERROR, STOP_COPY_ONLY, "ERROR can never be requested"),
+        (S.RUNNING, S.PRE_COPY, STOP_COPY_ONLY, "target unsupported"),
+        (S.RUNNING, S.RUNNING_P2P, WITH_PRE_COPY, "target unsupported"),
+        (S.RUNNING, S.PRE_COPY_P2P, WITH_PRE_COPY, "target unsupported"),
+        (S.PRE_COPY, S.STOP, STOP_COPY_ONLY, "current state PRE_COPY is unsupported"),
+        (S.ERROR, S.STOP, ALL, "current state ERROR is unsupported"),
+        (S.STOP_COPY, S.PRE_COPY, ALL, "blocked transition"),
+        (S.STOP_COPY, S.PRE_COPY_P2P, ALL, "blocked transition"),
+        (S.STOP_COPY, S.PRE_COPY, WITH_PRE_COPY, "blocked transition"),
+    ],
+)
+def test_each_refusal_says_why(
+    current: MigrationState, target: MigrationState, flags: MigrationFlags, reason: str
+) -> None:
+    with pytest.raises(TransitionRefused) as caught:
+        next_step(current, target, flags)
+    refusal = caught.value
+    assert refusal.reason == reason
+    assert (refusal.current, refusal.target, refusal.errno) == (current, target, errno.EINVAL)
+    assert str(refusal) == f"{current.name} -> {target.name} refused (EINVAL): {reason}"

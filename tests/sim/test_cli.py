@@ -16,7 +16,22 @@ def test_scenarios_lists_each_with_one_line(capsys: pytest.CaptureFixture[str]) 
     assert main(["scenarios"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == list(SCENARIOS)
-    assert all(len(line.split(maxsplit=1)[1]) > 20 for line in lines)
+    said = {line.split()[0]: line.split(maxsplit=1)[1] for line in lines}
+    # Each says what a person sees on the hosts, in the domain's words (kernel-debugfs.md 5).
+    must_say = {
+        "clean": ["no fault", "intact"],
+        "match-mismatch": ["destination", "refuses the match header"],
+        "hung-save": ["never finishes", "STOP_COPY"],
+        "mailbox-not-ready": ["mailbox", "0xffffffff", "hisi_acc devices only"],
+        "guest-driver-not-loaded": ["guest", "40-byte match data", "hisi_acc devices only"],
+        "corrupt-transfer": ["bytes", "change"],
+        "device-unplug": ["unbound", "STOP_COPY", "vanishes"],
+        "precopy-hang": ["unpatched kernel", "PRE_COPY from STOP_COPY", "loops forever"],
+    }
+    assert set(said) == set(must_say)
+    for name, words in must_say.items():
+        missing = [w for w in words if w not in said[name]]
+        assert not missing, f"{name}: {said[name]!r} does not say {missing}"
 
 
 def test_fsm_json_covers_every_supported_pair(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,9 +17,10 @@ import pytest
 import sim.transcript
 from sim.cli import main
 from sim.mtty import FIFO_DEPTH, MttyDevice, fresh_port, uart_write
-from sim.transcript import KNOWN_DIFFERENCES, Json, check, load
+from sim.transcript import KNOWN_DIFFERENCES, Json, check, harness_pairs, load
 from vfio_tui.model.accdata import MTTY_HEADER_SIZE
 from vfio_tui.model.fsm import KernelFsm
+from vfio_tui.model.states import MigrationFlags, MigrationState
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "mtty-6.12-transcript.json"
 
@@ -43,7 +44,11 @@ async def test_simulator_answers_like_the_kernel(kernel: Json) -> None:
     assert comparison.unexplained == [], comparison.text()
     assert {d.path for d in comparison.differences} <= set(KNOWN_DIFFERENCES)
     # The walk is not trivially small: every reachable pair, both transfers, four resumes.
-    assert comparison.coverage["walked"] + comparison.coverage.get("skipped", 0) == 56
+    # Counted from what was replayed, against what the FSM says the harness walks.
+    skipped = {(p["from"], p["to"]) for p in kernel.get("skipped", [])}
+    replayed = {(p["from"], p["to"]) for p in kernel["pairs"] if "result" in p}
+    assert replayed | skipped == harness_pairs(MttyDevice("m").flags)
+    assert comparison.walked == len(replayed) and comparison.expected_pairs == 56
     assert comparison.transfers == 6
     assert comparison.compared > 500
 
@@ -84,6 +89,40 @@ async def test_a_changed_kernel_answer_is_caught() -> None:
     assert "4 unexplained" in comparison.text()
 
 
+def test_the_harness_walks_every_reachable_pair_of_the_table() -> None:
+    """The expected set, from the kernel facts: 7 reachable current states (ERROR is never
+    supported) towards each of the 8 targets, on mtty, which has every flag."""
+    expected = harness_pairs(
+        MigrationFlags.STOP_COPY | MigrationFlags.P2P | MigrationFlags.PRE_COPY
+    )
+    assert len(expected) == 56
+    assert {cur for cur, _ in expected} == {s.name for s in MigrationState} - {"ERROR"}
+    assert all(("RUNNING", new.name) in expected for new in MigrationState)
+    # Without P2P and PRE_COPY only STOP, RUNNING, STOP_COPY, RESUMING are reachable.
+    assert len(harness_pairs(MigrationFlags.STOP_COPY)) == 4 * 8
+
+
+async def test_a_transcript_missing_pairs_is_caught() -> None:
+    """Five pairs deleted (the summary left saying 56): each is named, and the count says 51."""
+    kernel = load(GOLDEN)
+    gone = kernel["pairs"][3:8]
+    del kernel["pairs"][3:8]
+    comparison = await check(kernel, features_file=False)
+    unexplained = {d.path for d in comparison.unexplained}
+    named = {f"pairs[{p['from']}->{p['to']}]" for p in gone}
+    assert unexplained == named | {"coverage.walked"}, comparison.text()
+    assert comparison.walked == 51
+    assert "51 of 64 (current, target) pairs walked (56 reachable)" in comparison.text()
+
+
+@pytest.mark.parametrize("section", ["lifecycle", "resume", "transfers", "pairs", "device"])
+async def test_a_transcript_missing_a_section_is_caught(section: str) -> None:
+    kernel = load(GOLDEN)
+    del kernel[section]
+    comparison = await check(kernel, features_file=False)
+    assert section in {d.path for d in comparison.unexplained}, comparison.text()
+
+
 async def test_an_unguarded_kernel_is_replayed_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 6.12.y without the loop guard: its transcript skips STOP_COPY -> PRE_COPY*, and the
     simulator, set to the same kernel, hangs on that request where the real one spins."""
@@ -115,7 +154,10 @@ def test_bad_transcripts_are_refused_with_the_reason(tmp_path: Path) -> None:
 def test_vfio_sim_check_prints_coverage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["check", str(GOLDEN)]) == 0
     out = capsys.readouterr().out
-    assert "kernel 6.12.117: 56 of 64 (current, target) pairs walked, 6 data transfers" in out
+    assert (
+        "kernel 6.12.117: 56 of 64 (current, target) pairs walked (56 reachable), "
+        "6 data transfers" in out
+    )
     assert "differences from the simulator: 1 (0 unexplained, 1 known)" in out
     assert main(["check", "--as-6.12", str(GOLDEN)]) == 0
     assert "differences from the simulator: 0" in capsys.readouterr().out

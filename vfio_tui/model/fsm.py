@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import errno
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from vfio_tui.model.states import MigrationFlags, MigrationState, is_supported
 
@@ -171,28 +170,6 @@ def path(
         if len(states) > len(MigrationState):  # cannot happen with the kernel's table
             raise AssertionError(f"no end to the path {current.name} -> {target.name}")
     return states
-
-
-@dataclass(frozen=True)
-class Arc:
-    """One single-step transition a driver performs."""
-
-    source: MigrationState
-    target: MigrationState
-
-
-def arcs_used(flags: MigrationFlags, kernel: KernelFsm = KernelFsm.FIXED) -> set[Arc]:
-    """Every single arc next_step() can ask a driver with `flags` to perform."""
-    used: set[Arc] = set()
-    for cur in MigrationState:
-        for new in MigrationState:
-            if cur is new:
-                continue
-            try:
-                used.add(Arc(cur, next_step(cur, new, flags, kernel)))
-            except (TransitionRefused, TransitionLoops):
-                continue
-    return used
 
 
 def next_step_table(
