@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from textual.widgets import RichLog
 
 from sim.pace import Pace
-from tests.ui.helpers import DEV, attached, make_app, screen_text, wait_for
+from tests.ui.helpers import DEV, Lockstep, attached, make_app, screen_text, wait_for
 from vfio_tui.model.states import MigrationState
 from vfio_tui.model.verdict import Cause, Evidence, Outcome, Phases, Verdict, Where
 from vfio_tui.ui.app import VfioTuiApp
@@ -36,7 +37,7 @@ async def test_clean_migration_line_says_succeeded_with_phases_in_monochrome(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    app = make_app(tmp_path, pace=Pace.scaled(0.2))  # slow enough that polls see PRE_COPY
+    app = make_app(tmp_path, pace=Lockstep())  # in step with the polls: they see PRE_COPY
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await wait_for(pilot, lambda: "NOT-STARTED" in verdict_line(app), what="not started")
@@ -51,7 +52,7 @@ async def test_clean_migration_line_says_succeeded_with_phases_in_monochrome(
 
 
 async def test_match_mismatch_line_screen_and_timeline(tmp_path: Path) -> None:
-    app = make_app(tmp_path, DEV, pace=Pace.scaled(0.05), scenario="match-mismatch")
+    app = make_app(tmp_path, DEV, pace=Lockstep(), scenario="match-mismatch")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")
@@ -99,7 +100,7 @@ async def test_match_mismatch_line_screen_and_timeline(tmp_path: Path) -> None:
 
 
 async def test_verdict_screen_scrolls_at_80x24(tmp_path: Path) -> None:
-    app = make_app(tmp_path, DEV, pace=Pace.scaled(0.05), scenario="match-mismatch")
+    app = make_app(tmp_path, DEV, pace=Lockstep(), scenario="match-mismatch")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         await pilot.press("m")
@@ -111,19 +112,50 @@ async def test_verdict_screen_scrolls_at_80x24(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: "Phases" in screen_text(app), what="scrolled to phases")
 
 
+class HeldPreCopy(Pace):
+    """Instant, except that the source's PRE_COPY lasts until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__(arc=0.0, phase=0.0)
+        object.__setattr__(self, "release", asyncio.Event())
+        object.__setattr__(self, "in_pre_copy", lambda: False)
+
+    async def sleep_arc(self) -> None:
+        return
+
+    async def sleep_phase(self, phases: float = 1.0) -> None:
+        if self.in_pre_copy():  # type: ignore[attr-defined]
+            await self.release.wait()  # type: ignore[attr-defined]
+
+
 async def test_a_missed_stop_copy_is_shown_as_inferred(tmp_path: Path) -> None:
     # Polling stops while the source is in PRE_COPY and resumes once the migration is over:
     # the readings go PRE_COPY -> STOP, so STOP_COPY was there but never seen.
-    app = make_app(tmp_path, pace=Pace(arc=0.0, phase=0.8))  # PRE_COPY lasts 2 s
+    pace = HeldPreCopy()
+    app = make_app(tmp_path, pace=pace)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
+        pair = app.session.world.pair
+        src, dst = pair.src.device(DEV), pair.dst.device(DEV)
+        object.__setattr__(pace, "in_pre_copy", lambda: src.state is MigrationState.PRE_COPY)
         await pilot.press("m")
         await wait_for(
             pilot, lambda: app.session.timeline.last("source") == "PRE_COPY", what="PRE_COPY"
         )
+        inflight = [0]  # polls started and not yet done: one could still see STOP_COPY
+        poll = app.session.poll
+
+        async def counted(name: str) -> Any:
+            inflight[0] += 1
+            try:
+                return await poll(name)
+            finally:
+                inflight[0] -= 1
+
+        app.session.poll = counted  # type: ignore[method-assign]
         await pilot.press("p")
-        pair = app.session.world.pair
-        src, dst = pair.src.device(DEV), pair.dst.device(DEV)
+        await wait_for(pilot, lambda: app.paused and inflight[0] == 0, what="polling paused")
+        pace.release.set()  # type: ignore[attr-defined]
         await wait_for(
             pilot,
             lambda: src.state is MigrationState.STOP and dst.state is MigrationState.RUNNING,
@@ -145,7 +177,8 @@ async def test_a_missed_stop_copy_is_shown_as_inferred(tmp_path: Path) -> None:
 
 
 async def test_verdict_key_is_in_help_and_palette_and_remappable(tmp_path: Path) -> None:
-    app = make_app(tmp_path, pace=Pace.scaled(0.2), keymap={"verdict": "V"})
+    # In lockstep with the polls, so every phase is seen and the total is known.
+    app = make_app(tmp_path, pace=Lockstep(), keymap={"verdict": "V"})
     async with app.run_test(size=(100, 40)) as pilot:
         await wait_for(pilot, lambda: attached(app))
         commands = [c.title for c in app.get_system_commands(app.screen)]
@@ -166,9 +199,10 @@ async def test_verdict_key_is_in_help_and_palette_and_remappable(tmp_path: Path)
         # The open screen follows the verdict (m is the main screen's key: run it directly).
         app.action_migrate()
         await wait_for(
-            pilot, lambda: "Verdict: ✓ SUCCEEDED" in screen_text(app), what="the screen follows"
+            pilot,
+            lambda: "Verdict: ✓ SUCCEEDED" in screen_text(app) and "total" in screen_text(app),
+            what="the screen follows, to the succeeded verdict and its total",
         )
-        assert "total" in screen_text(app)
 
 
 async def test_the_verdict_is_judged_only_when_a_poll_brings_a_new_fact(tmp_path: Path) -> None:
