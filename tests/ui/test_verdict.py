@@ -108,6 +108,8 @@ async def test_verdict_screen_scrolls_at_80x24(tmp_path: Path) -> None:
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen))
         assert "Phases" not in screen_text(app)  # below the fold at 80x24
+        footer = screen_text(app).splitlines()[-1]
+        assert footer.count("Palette") == 1, footer  # the palette's key, once
         await pilot.press("end")
         await wait_for(pilot, lambda: "Phases" in screen_text(app), what="scrolled to phases")
 

@@ -15,10 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from vfio_tui.model.untrusted import printable
 from vfio_tui.model.verdict import CAUSES, Outcome, Ref, Verdict
+from vfio_tui.ui.widgets.footer import FittingFooter
 from vfio_tui.ui.widgets.verdict import (
     OUTCOME_LOOK,
     arrows,
@@ -122,7 +123,7 @@ class VerdictScreen(Screen[None]):
         yield Static(self._title(), id="verdict-title")
         with VerticalScroll(id="verdict-body"):
             yield Static(verdict_body(self.verdict), id="verdict-text")
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True, show_command_palette=False)  # ^p: an app binding
 
     def _title(self) -> Text:
         symbol, _css = OUTCOME_LOOK[self.verdict.outcome]
