@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from sim.names import HISI_MAINLINE_DEVICE
+from tests.fixtures.nobody import snapshot_as_nobody
 from tests.fixtures.sshd import Sshd, current_user
 from vfio_tui.cli import main
 from vfio_tui.model.snapshot import DeviceSnapshot
@@ -120,25 +120,7 @@ def test_through_sshd_from_the_command_line(sshd: Sshd, clean_tree: Path) -> Non
 
 
 def test_local_debugfs_as_non_root_says_run_as_root(root_only_tree: Path) -> None:
-    result = subprocess.run(
-        [
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            sys.executable,
-            "-m",
-            "vfio_tui.cli",
-            "snapshot",
-            f"local://{root_only_tree}#{DEV}",
-            f"sim://dst#{DEV}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "HOME": "/tmp"},
-    )
+    result = snapshot_as_nobody(f"local://{root_only_tree}#{DEV}", f"sim://dst#{DEV}", json=False)
     assert result.returncode == 1
     assert "Permission denied" in result.stderr and "run as root" in result.stderr
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.nobody import snapshot_as_nobody
 from tests.fixtures.sshd import NOSUDO_USER, Sshd, current_user
 from tests.transport.test_openssh import transport as ssh_transport
 from vfio_tui.model.snapshot import ReadErrorKind
@@ -48,28 +49,6 @@ def release(fifo: Path) -> None:
     """Let a reader blocked on `fifo` go, should one be left."""
     with contextlib.suppress(OSError):
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-
-
-def snapshot_as_nobody(*urls: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            sys.executable,
-            "-m",
-            "vfio_tui.cli",
-            "snapshot",
-            *urls,
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "HOME": "/tmp"},
-    )
 
 
 def test_unreadable_migration_dir_is_permission_denied_locally(

@@ -128,20 +128,24 @@ async def test_match_mismatch_names_the_field_and_the_refusal(tmp_path: Path) ->
         assert "dev_id differs (SEC VF vs HPRE VF): the destination would refuse to load" in text
 
 
-def offset_dialog_ready(app: VfioTuiApp) -> bool:
-    """The `g` dialog is up, laid out, and its entry has the focus (a screen is pushed
-    before it is composed)."""
-    return isinstance(app.screen, OffsetScreen) and isinstance(app.focused, Input)
+async def open_offset_dialog(pilot, app: VfioTuiApp) -> None:  # type: ignore[no-untyped-def]
+    """After a corrupted transfer: the diff, then `g`, until its entry has the focus (a
+    screen is pushed before it is composed, so its screen alone is not enough)."""
+    await migrated(pilot, app)
+    await pilot.press("d")
+    await wait_for(pilot, lambda: "bytes differ" in flat(app))
+    await pilot.press("g")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, OffsetScreen) and isinstance(app.focused, Input),
+        what="the offset entry focused",
+    )
 
 
 async def test_goto_and_choose(tmp_path: Path) -> None:
     app = make_app(tmp_path, scenario="corrupt-transfer")
     async with app.run_test(size=(120, 40)) as pilot:
-        await migrated(pilot, app)
-        await pilot.press("d")
-        await wait_for(pilot, lambda: "bytes differ" in flat(app))
-        await pilot.press("g")
-        await wait_for(pilot, lambda: offset_dialog_ready(app), what="the offset entry focused")
+        await open_offset_dialog(pilot, app)
         await pilot.press(*"0x60", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen))
         assert app.screen.query_one(HexDiffView).current_row == 6
@@ -210,11 +214,7 @@ async def test_dev_data_saves_are_compared_field_by_field(tmp_path: Path) -> Non
 async def test_the_offset_dialog_explains_itself(tmp_path: Path) -> None:
     app = make_app(tmp_path, scenario="corrupt-transfer")
     async with app.run_test(size=(120, 40)) as pilot:
-        await migrated(pilot, app)
-        await pilot.press("d")
-        await wait_for(pilot, lambda: "bytes differ" in flat(app))
-        await pilot.press("g")
-        await wait_for(pilot, lambda: offset_dialog_ready(app), what="the offset entry focused")
+        await open_offset_dialog(pilot, app)
         dialog = app.screen.query_one("#dialog")
         assert dialog.region.y > 2  # centred, not over the diff's header
         await pilot.press("enter")  # nothing typed: says what to type, stays open
