@@ -171,18 +171,13 @@ async def test_the_session_reports_the_budget_once(tmp_path: Path) -> None:
     """The app's log and notification show `capture_problem` when `capture_failures` grows."""
     from sim.names import HISI_MAINLINE_DEVICE
     from sim.pace import Pace
-    from vfio_tui.model.hosturl import parse_host_url
-    from vfio_tui.services.session import Session
-    from vfio_tui.transport.base import TransportOptions
-    from vfio_tui.transport.hosts import SimWorld
+    from tests.fixtures.session import make_session
 
-    world = SimWorld(Pace.instant())
-    session = Session(
-        parse_host_url(f"sim://src#{HISI_MAINLINE_DEVICE}"),
-        parse_host_url(f"sim://dst#{HISI_MAINLINE_DEVICE}"),
-        options=TransportOptions(),
-        world=world,
-        captures=CaptureStore(tmp_path, budget=3 * 1024),
+    session = make_session(
+        CaptureStore(tmp_path, budget=3 * 1024),
+        f"sim://src#{HISI_MAINLINE_DEVICE}",
+        f"sim://dst#{HISI_MAINLINE_DEVICE}",
+        pace=Pace.instant(),
     )
     try:
         await session.attach("source")
@@ -194,4 +189,3 @@ async def test_the_session_reports_the_budget_once(tmp_path: Path) -> None:
         assert "capture budget of 3 KiB reached" in session.capture_problem
     finally:
         await session.close()
-        await world.stop()

@@ -12,21 +12,17 @@ import pytest
 
 from sim.names import HISI_2023_DEVICE
 from sim.pace import Pace
-from vfio_tui.model.hosturl import parse_host_url
+from tests.fixtures.session import make_session
 from vfio_tui.model.layout import FileKind
-from vfio_tui.services.captures import CaptureStore
 from vfio_tui.services.session import Action, Session
-from vfio_tui.transport.base import TransportOptions
-from vfio_tui.transport.hosts import SimWorld
 
 
 def _session(tmp_path: Path, *, read_only: bool, pace: Pace | None = None) -> Session:
-    return Session(
-        parse_host_url(f"sim://src#{HISI_2023_DEVICE}"),
-        parse_host_url(f"sim://dst#{HISI_2023_DEVICE}"),
-        options=TransportOptions(),
-        world=SimWorld(pace or Pace.instant()),
-        captures=CaptureStore(tmp_path),
+    return make_session(
+        tmp_path,
+        f"sim://src#{HISI_2023_DEVICE}",
+        f"sim://dst#{HISI_2023_DEVICE}",
+        pace=pace or Pace.instant(),
         read_only=read_only,
     )
 

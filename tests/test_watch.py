@@ -18,6 +18,7 @@ from sim.pace import Pace
 from sim.pair import HISI_2023_DEVICE, HISI_MAINLINE_DEVICE, MTTY_DEVICE, SimPair, default_pair
 from sim.scenarios import scenario
 from sim.sshserver import SimSshServer, serve_pair
+from tests.fixtures.session import make_session
 from vfio_tui import cli
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.model.verdict import Cause, Facts, Outcome, Verdict, judge
@@ -334,16 +335,12 @@ async def poll_until_ended(session: object, deadline: float = 30.0) -> Verdict:
 async def test_the_session_migrates_through_the_capability_and_gives_the_verdict(
     tmp_path: Path,
 ) -> None:
-    from vfio_tui.services.captures import CaptureStore
-    from vfio_tui.services.session import Session
-
-    urls = sim_urls(HISI_MAINLINE_DEVICE)
-    session = Session(
-        urls[0],
-        urls[1],
+    session = make_session(
+        tmp_path,
+        f"sim://src#{HISI_MAINLINE_DEVICE}",
+        f"sim://dst#{HISI_MAINLINE_DEVICE}",
         options=TransportOptions(read_timeout=READ_TIMEOUT),
-        world=SimWorld(PACE),
-        captures=CaptureStore(tmp_path),
+        pace=PACE,
     )
     try:
         await session.attach("source")
@@ -360,20 +357,8 @@ async def test_the_session_migrates_through_the_capability_and_gives_the_verdict
 
 
 async def test_real_hosts_offer_no_simulator(tmp_path: Path, clean_tree: Path) -> None:
-    from vfio_tui.services.captures import CaptureStore
-    from vfio_tui.services.session import Session
-
-    urls = [
-        parse_host_url(f"local://{clean_tree / side}#{HISI_MAINLINE_DEVICE}")
-        for side in ("src", "dst")
-    ]
-    session = Session(
-        urls[0],
-        urls[1],
-        options=TransportOptions(),
-        world=SimWorld(),
-        captures=CaptureStore(tmp_path),
-    )
+    src, dst = (f"local://{clean_tree / side}#{HISI_MAINLINE_DEVICE}" for side in ("src", "dst"))
+    session = make_session(tmp_path, src, dst)
     try:
         assert session.simulator is None and session.faults() == []
         said = await session.migrate("clean", lambda note: None)

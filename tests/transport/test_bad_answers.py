@@ -11,14 +11,12 @@ import pytest
 
 from sim.pair import HISI_MAINLINE_DEVICE, SimPair
 from sim.sshserver import ServerFaults, SimSshServer
+from tests.fixtures.session import make_session
 from tests.transport.helpers import trusting
 from vfio_tui.cli import main
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.model.snapshot import ReadErrorKind
-from vfio_tui.services.captures import CaptureStore
-from vfio_tui.services.session import Session
 from vfio_tui.transport.base import DeviceChoiceError, HostError, LinkState, TransportOptions
-from vfio_tui.transport.hosts import SimWorld
 from vfio_tui.transport.local import LocalTransport
 from vfio_tui.transport.reader_protocol import b64, emit
 
@@ -45,13 +43,7 @@ async def test_only_device_with_a_refused_name_fails_the_pane_with_the_reason(
     tmp_path: Path,
 ) -> None:
     root = tree_with(tmp_path, HOSTILE)
-    session = Session(
-        parse_host_url(f"local://{root}"),
-        parse_host_url(f"sim://dst#{DEV}"),
-        options=TransportOptions(),
-        world=SimWorld(),
-        captures=CaptureStore(tmp_path / "captures"),
-    )
+    session = make_session(tmp_path / "captures", f"local://{root}", f"sim://dst#{DEV}")
     with pytest.raises(DeviceChoiceError) as caught:
         await session.attach("source")
     assert caught.value.devices == [] and caught.value.refused == [HOSTILE]

@@ -12,13 +12,10 @@ import pytest
 
 from sim.pair import HISI_MAINLINE_DEVICE, SimPair
 from sim.sshserver import ServerFaults, SimSshServer
+from tests.fixtures.session import make_session
 from tests.transport.helpers import trusting
-from vfio_tui.model.hosturl import parse_host_url
-from vfio_tui.services.captures import CaptureStore
-from vfio_tui.services.session import Session
 from vfio_tui.transport import ssh
 from vfio_tui.transport.base import LinkState, TransportOptions
-from vfio_tui.transport.hosts import SimWorld
 
 DEV = HISI_MAINLINE_DEVICE
 READY = 5.0  # READY_TIMEOUT in these tests: ample for a fast start on a busy machine
@@ -96,13 +93,11 @@ async def test_poll_now_retries_a_backing_off_host_at_once(
     servers.append(server)
     known = tmp_path / "known_hosts"
     known.write_text(server.known_hosts_line() + "\n")
-    url = parse_host_url(f"ssh://tester@127.0.0.1:{server.port}#{DEV}")
-    session = Session(
-        url,
-        parse_host_url(f"sim://dst#{DEV}"),
+    session = make_session(
+        tmp_path / "captures",
+        f"ssh://tester@127.0.0.1:{server.port}#{DEV}",
+        f"sim://dst#{DEV}",
         options=TransportOptions(known_hosts=str(known)),
-        world=SimWorld(),
-        captures=CaptureStore(tmp_path / "captures"),
     )
     source = session.sides["source"].transport
     slow = (await source.read_files(DEV, ["state"]))["state"].error

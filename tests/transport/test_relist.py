@@ -8,14 +8,12 @@ from pathlib import Path
 
 from sim.pair import HISI_MAINLINE_DEVICE, SimPair
 from sim.sshserver import SimSshServer
+from tests.fixtures.session import make_session
 from tests.transport.helpers import trusting
 from vfio_tui.model.hosturl import parse_host_url
 from vfio_tui.model.layout import Layout
-from vfio_tui.services.captures import CaptureStore
 from vfio_tui.services.poller import RELIST_EVERY, RELIST_IDLE, DevicePoller
-from vfio_tui.services.session import Session
 from vfio_tui.transport.base import TransportOptions
-from vfio_tui.transport.hosts import SimWorld
 from vfio_tui.transport.local import LocalTransport
 
 DEV = "0000:3b:00.2"
@@ -40,13 +38,7 @@ async def test_empty_migration_dir_is_listed_again_until_its_files_appear(
 ) -> None:
     migration = empty_device(tmp_path)
     clock = Clock()
-    session = Session(
-        parse_host_url(f"local://{tmp_path}#{DEV}"),
-        parse_host_url(f"sim://dst#{DEV}"),
-        options=TransportOptions(),
-        world=SimWorld(),
-        captures=CaptureStore(tmp_path / "captures"),
-    )
+    session = make_session(tmp_path / "captures", f"local://{tmp_path}#{DEV}", f"sim://dst#{DEV}")
     side = await session.attach("source")
     assert side.files == [] and side.layout is Layout.CORE
     assert side.poller is not None
