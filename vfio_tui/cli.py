@@ -16,7 +16,7 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 # Imports are made where they are needed, so that `--help` and each command load only what
 # they use (typing alone costs 6 ms; a test checks asyncio and Textual stay out of --help).
@@ -89,28 +89,33 @@ def _path(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _timeout(text: str) -> float:
+def _seconds_within(text: str, fits: Callable[[float], bool], wanted: str) -> float:
+    """A number of seconds from the command line, refused unless finite and `fits`."""
     try:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
-    if not (math.isfinite(seconds) and 0 < seconds <= TIMEOUT_MAX):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a number of seconds more than 0 and at most {TIMEOUT_MAX:g}"
-        )
+    if not (math.isfinite(seconds) and fits(seconds)):
+        raise argparse.ArgumentTypeError(f"{text!r}: {wanted}")
     return seconds
+
+
+def _timeout(text: str) -> float:
+    return _seconds_within(
+        text,
+        lambda s: 0 < s <= TIMEOUT_MAX,
+        f"a number of seconds more than 0 and at most {TIMEOUT_MAX:g}",
+    )
 
 
 def _interval(text: str) -> float:
     from vfio_tui.config import POLL_INTERVAL_RANGE, valid_poll_interval
 
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not valid_poll_interval(seconds):
-        raise argparse.ArgumentTypeError(f"{text!r}: a number of seconds {POLL_INTERVAL_RANGE}")
-    return seconds
+    return _seconds_within(text, valid_poll_interval, f"a number of seconds {POLL_INTERVAL_RANGE}")
+
+
+def _seconds(text: str) -> float:
+    return _seconds_within(text, lambda s: s > 0, "give a positive number of seconds")
 
 
 def _url(text: str) -> HostUrl:
@@ -275,16 +280,6 @@ def _print_verdict(verdict: Verdict) -> None:
         text = printable(line)
         indent = " " * (len(text) - len(text.lstrip(" -")))
         print(textwrap.fill(text, width, subsequent_indent=indent, break_on_hyphens=False))
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
-    return value
 
 
 def cmd_watch(argv: Sequence[str]) -> int:
