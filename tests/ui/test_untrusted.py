@@ -83,8 +83,13 @@ async def test_hostile_contents_are_shown_escaped(tmp_path: Path) -> None:
         await wait_for(
             pilot, lambda: "UNRECOGNISED STATE" in pane_text(app, "source"), what="its state"
         )
+        # The file's text, as it is (the pane may draw it a frame after the state).
+        await wait_for(
+            pilot,
+            lambda: "\\x1b[2J" in screen_text(app) and "[/] [b]" in screen_text(app),
+            what="the state file's text, escaped and not markup",
+        )
         text = screen_text(app)
-        assert "\\x1b[2J" in text and "[/] [b]" in text  # the file's text, as it is
         assert controls(text) == []
         assert app.is_running and app.return_code is None  # the link quit nothing
 
